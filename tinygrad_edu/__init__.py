@@ -1,0 +1,26 @@
+"""tinygrad-edu: a scalar automatic-differentiation engine whose computation graphs you can see.
+
+>>> from tinygrad_edu import Value
+>>> x = Value(2.0, label="x")
+>>> y = x * x + 3 * x
+>>> y.backward()
+>>> x.grad          # dy/dx = 2x + 3
+7.0
+"""
+
+from .engine import Value, grad, is_grad_enabled, no_grad
+from .gradcheck import GradCheck, check_grad, numerical_grad
+from .ops import OPS
+
+__all__ = [
+    "Value",
+    "grad",
+    "no_grad",
+    "is_grad_enabled",
+    "numerical_grad",
+    "check_grad",
+    "GradCheck",
+    "OPS",
+]
+
+__version__ = "0.1.0"

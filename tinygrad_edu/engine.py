@@ -1,0 +1,418 @@
+"""The engine: a scalar ``Value`` that records every operation, and the chain rule run backwards.
+
+Build an expression from Values and plain numbers; each operation creates a new node that
+remembers its operation (``op``) and its inputs (``inputs``). The nodes form a DAG.
+``y.backward()`` walks that DAG from ``y`` in reverse topological order, so every node's
+gradient is complete before it is passed on, and applies the chain rule at each node::
+
+    input.grad += (d node / d input) * node.grad
+
+The local derivatives come from the table in :mod:`tinygrad_edu.ops`. ``grad(y, x)`` runs the
+same loop on Values instead of floats, so its result is itself a graph that can be
+differentiated again.
+
+Design notes (why it is fast and frees memory promptly):
+
+* ``__slots__`` and the data as a Python float: small nodes, no numpy scalars in the hot loop.
+* A node points at its inputs and nothing else: no closure that captures its own output, so a
+  graph has no reference cycles and is freed by reference counting as soon as it is dropped;
+  the cyclic garbage collector has nothing to clean up.
+* The inputs sit in two slots (``_a``, ``_b``) rather than a tuple per node: one object per node.
+* Topological order by an explicit stack, never recursion: a chain of a million nodes is fine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Union, overload
+
+import numpy as np
+
+from .ops import OPS, ieee_arithmetic
+
+__all__ = ["Value", "grad", "no_grad", "is_grad_enabled", "Number", "Operand"]
+
+Number = float | int | bool | np.number | np.bool_
+"""What counts as a plain number: int, float, bool and numpy's scalar types."""
+
+Operand = Union["Value", Number]
+
+_RECORDING: ContextVar[bool] = ContextVar("tinygrad_edu_recording", default=True)
+
+_FORWARD = {name: op.forward for name, op in OPS.items()}
+_DERIVATIVE = {name: op.derivative for name, op in OPS.items()}
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Within the block, operations record nothing: every result is a leaf.
+
+    Use it for evaluation and for updates that must not become part of a graph. Nests, and is
+    safe across threads and asyncio tasks (it is a context variable). Also works as a decorator.
+    """
+    token = _RECORDING.set(False)
+    try:
+        yield
+    finally:
+        _RECORDING.reset(token)
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside :func:`no_grad`."""
+    return _RECORDING.get()
+
+
+def _to_float(x: object) -> float:
+    """A plain number as a Python float; anything else is a TypeError naming its type."""
+    if isinstance(x, (int, float, np.number, np.bool_)) and not isinstance(x, np.complexfloating):
+        try:
+            return float(x)
+        except OverflowError:
+            raise OverflowError(f"{x!r} is too large to convert to a float") from None
+    raise TypeError(
+        f"a Value holds a real number (int, float, bool or numpy scalar), not {type(x).__name__}"
+    )
+
+
+class Value:
+    """One scalar node of a computation graph.
+
+    Attributes (public, documented; ``viz`` reads only these):
+
+    * ``data``: the forward value, a float. Assignable (optimisers write it); assign a float.
+    * ``grad``: d(root)/d(this node), accumulated by ``backward()``; 0.0 until then.
+    * ``label``: an optional name, shown in diagrams.
+    * ``op``: the operation that produced the node (a key of ``ops.OPS``), "" for a leaf.
+    * ``inputs``: the Values it was computed from, a tuple (empty for a leaf).
+
+    ``==`` and ``hash`` are by identity, so Values can key dicts and sets; ``< <= > >=``
+    compare ``data`` and return a bool.
+    """
+
+    __slots__ = ("data", "grad", "label", "op", "_a", "_b")
+
+    data: float
+    grad: float
+    label: str
+    op: str
+    _a: Value | None
+    _b: Value | None
+
+    def __init__(
+        self,
+        data: Number,
+        label: str = "",
+        _op: str = "",
+        _a: Value | None = None,
+        _b: Value | None = None,
+    ) -> None:
+        """A leaf holding ``data`` (``_op``, ``_a``, ``_b`` are the engine's own)."""
+        self.data = data if type(data) is float else _to_float(data)
+        self.grad = 0.0
+        if type(label) is not str:
+            raise TypeError(f"a Value's label is a str, not {type(label).__name__}")
+        self.label = label
+        self.op = _op
+        self._a = _a
+        self._b = _b
+
+    # --- the graph -----------------------------------------------------------------------
+
+    @property
+    def inputs(self) -> tuple[Value, ...]:
+        """The Values this node was computed from, in argument order; () for a leaf."""
+        if self._a is None:
+            return ()
+        if self._b is None:
+            return (self._a,)
+        return (self._a, self._b)
+
+    def _result(self, data: float, op: str, other: Value | None = None) -> Value:
+        """A new node for ``op`` applied to self (and other), or a leaf under no_grad."""
+        if _RECORDING.get():
+            return Value(data, "", op, self, other)
+        return Value(data)
+
+    def _unary(self, op: str) -> Value:
+        return self._result(_FORWARD[op](self.data), op)
+
+    def _binary(self, op: str, other: Operand) -> Value:
+        if not isinstance(other, Value):
+            other = Value(other)
+        return self._result(_FORWARD[op](self.data, other.data), op, other)
+
+    def _reflected(self, op: str, other: Number) -> Value:
+        """``other <op> self`` for a plain number ``other`` on the left."""
+        return Value(other)._binary(op, self)
+
+    # --- arithmetic: + - * / ** and unary - ----------------------------------------------
+
+    def __add__(self, other: Operand) -> Value:
+        """x + y; d/dx = 1, d/dy = 1."""
+        if not isinstance(other, Value):
+            other = Value(other)
+        # The hot path of every network: inlined float addition, no table lookup.
+        return self._result(self.data + other.data, "+", other)
+
+    def __mul__(self, other: Operand) -> Value:
+        """x * y; d/dx = y, d/dy = x."""
+        if not isinstance(other, Value):
+            other = Value(other)
+        return self._result(self.data * other.data, "*", other)
+
+    def __sub__(self, other: Operand) -> Value:
+        """x - y; d/dx = 1, d/dy = -1."""
+        return self._binary("-", other)
+
+    def __truediv__(self, other: Operand) -> Value:
+        """x / y; d/dx = 1/y, d/dy = -x/y². Division by zero raises ZeroDivisionError."""
+        return self._binary("/", other)
+
+    def __pow__(self, other: Operand) -> Value:
+        """x ** y; d/dx = y·x^(y-1), d/dy = x^y·log x. Differentiable in both arguments."""
+        return self._binary("**", other)
+
+    def __radd__(self, other: Number) -> Value:
+        """other + self"""
+        return self._reflected("+", other)
+
+    def __rsub__(self, other: Number) -> Value:
+        """other - self"""
+        return self._reflected("-", other)
+
+    def __rmul__(self, other: Number) -> Value:
+        """other * self"""
+        return self._reflected("*", other)
+
+    def __rtruediv__(self, other: Number) -> Value:
+        """other / self"""
+        return self._reflected("/", other)
+
+    def __rpow__(self, other: Number) -> Value:
+        """other ** self, e.g. 2 ** x; d/dx = 2^x·log 2."""
+        return self._reflected("**", other)
+
+    def __neg__(self) -> Value:
+        """-x; d/dx = -1."""
+        return self._unary("neg")
+
+    def __abs__(self) -> Value:
+        """|x|; d/dx = sign(x), 0 at 0."""
+        return self._unary("abs")
+
+    # --- functions (names match numpy's ufuncs: np.exp(array_of_values) works) -------------
+
+    def exp(self) -> Value:
+        """e^x; d/dx = e^x. Overflows to inf."""
+        return self._unary("exp")
+
+    def log(self) -> Value:
+        """Natural log; d/dx = 1/x. ValueError for x <= 0."""
+        return self._unary("log")
+
+    def sqrt(self) -> Value:
+        """√x; d/dx = 1/(2√x) (+inf at 0). ValueError for x < 0."""
+        return self._unary("sqrt")
+
+    def tanh(self) -> Value:
+        """tanh(x); d/dx = 1 - tanh(x)²."""
+        return self._unary("tanh")
+
+    def sigmoid(self) -> Value:
+        """σ(x) = 1/(1 + e^-x), stable for any x; d/dx = σ(x)(1 - σ(x))."""
+        return self._unary("sigmoid")
+
+    def relu(self) -> Value:
+        """max(x, 0); d/dx = 1 for x > 0, else 0 (relu'(0) = 0)."""
+        return self._unary("relu")
+
+    def leaky_relu(self, slope: Operand = 0.01) -> Value:
+        """x for x > 0, else slope·x; d/dx = 1 or slope (slope at 0), d/dslope = 0 or x."""
+        return self._binary("leaky_relu", slope)
+
+    def softplus(self) -> Value:
+        """log(1 + e^x), stable for any x; d/dx = σ(x)."""
+        return self._unary("softplus")
+
+    def step(self) -> Value:
+        """Heaviside step: 1 for x > 0, else 0; d/dx = 0 everywhere, so nothing learns through
+        it (the reason networks use sigmoid or relu instead)."""
+        return self._unary("step")
+
+    def sin(self) -> Value:
+        """sin(x); d/dx = cos(x)."""
+        return self._unary("sin")
+
+    def cos(self) -> Value:
+        """cos(x); d/dx = -sin(x)."""
+        return self._unary("cos")
+
+    def abs(self) -> Value:
+        """|x|; d/dx = sign(x), 0 at 0."""
+        return self._unary("abs")
+
+    # --- conversions and comparisons ------------------------------------------------------
+
+    def __float__(self) -> float:
+        """The forward value."""
+        return self.data
+
+    def __lt__(self, other: Operand) -> bool:
+        return self.data < _data(other)
+
+    def __le__(self, other: Operand) -> bool:
+        return self.data <= _data(other)
+
+    def __gt__(self, other: Operand) -> bool:
+        return self.data > _data(other)
+
+    def __ge__(self, other: Operand) -> bool:
+        return self.data >= _data(other)
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={_short(self.data)}, grad={_short(self.grad)}{label})"
+
+    def __format__(self, spec: str) -> str:
+        """f"{v:.3f}" formats the data; f"{v}" gives the repr."""
+        return format(self.data, spec) if spec else repr(self)
+
+    def detach(self) -> Value:
+        """A new leaf with the same data and label: gradients stop here."""
+        return Value(self.data, self.label)
+
+    # --- backpropagation -------------------------------------------------------------------
+
+    def backward(self) -> None:
+        """Chain rule from this node: for every node n reachable from it, n.grad += d self / d n.
+
+        Seeds d self/d self = 1, then visits nodes in reverse topological order so that each
+        gradient is complete before it is passed to the node's inputs. Gradients accumulate:
+        call ``zero_grad`` (or set ``.grad = 0``) between steps, as in PyTorch.
+        """
+        order = topological_order(self)
+        # Gradients left by an earlier backward() are set aside, so that this pass propagates
+        # only its own contributions, then added back: every .grad accumulates exactly.
+        earlier = [(node, node.grad) for node in order if node.grad]
+        for node, _ in earlier:
+            node.grad = 0.0
+        self.grad = 1.0
+        _propagate(order)
+        for node, g in earlier:
+            node.grad += g
+
+
+def _short(x: float) -> str:
+    """4 significant digits, always recognisably a float: 0.7071, 1.0, 715.0, 1e-08, inf."""
+    text = f"{x:.4g}"
+    return text if any(c in text for c in ".en") else text + ".0"
+
+
+def _data(x: Operand) -> float:
+    return x.data if isinstance(x, Value) else _to_float(x)
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node reachable from ``root``, each after all of its inputs (``root`` last).
+
+    Depth-first with an explicit stack (never recursion): an entry ``(node, True)`` is popped
+    after all of the node's inputs have been placed.
+    """
+    order: list[Value] = []
+    placed_or_open: set[Value] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if node in placed_or_open:
+            continue
+        placed_or_open.add(node)
+        stack.append((node, True))
+        for child in (node._a, node._b):
+            if child is not None and child not in placed_or_open:
+                stack.append((child, False))
+    return order
+
+
+def _propagate(order: list[Value]) -> None:
+    """The chain rule on floats, outputs first: input.grad += local derivative * node.grad."""
+    for node in reversed(order):
+        a, b = node._a, node._b
+        if a is None:
+            continue  # a leaf: nothing to pass on
+        rule = _DERIVATIVE[node.op]
+        g = node.grad
+        try:
+            local = rule(a.data, node.data) if b is None else rule(a.data, b.data, node.data)
+        except (ArithmeticError, ValueError):
+            local = _ieee_local_derivative(node)
+        if b is None:
+            a.grad += local * g
+        else:
+            a.grad += local[0] * g
+            b.grad += local[1] * g
+
+
+def _ieee_local_derivative(node: Value) -> Any:
+    """The node's local derivative(s) where Python floats raise but IEEE 754 has an answer
+    (0.5 / 0 = inf): the rule evaluated on constant Values in IEEE mode."""
+    args = [Value(x.data) for x in node.inputs] + [Value(node.data)]
+    with ieee_arithmetic(), no_grad():
+        local = _DERIVATIVE[node.op](*args)
+    if len(args) == 2:
+        return float(local)
+    return float(local[0]), float(local[1])
+
+
+# --- derivatives as Values, to any order -------------------------------------------------
+
+
+@overload
+def grad(y: Value, x: Value) -> Value: ...
+@overload
+def grad(y: Value, x: Sequence[Value]) -> list[Value]: ...
+def grad(y: Value, x: Value | Sequence[Value]) -> Value | list[Value]:
+    """dy/dx as a Value that is itself differentiable: grad(grad(y, x), x) is d²y/dx².
+
+    ``x`` is one Value (returns one Value) or a sequence of them (returns a list). The chain rule
+    runs as in ``backward()``, on Values instead of floats, and only along paths from ``y``
+    to ``x``. Leaves no trace in any ``.grad``. A target that ``y`` does not depend on gets 0.
+    """
+    if not isinstance(y, Value):
+        raise TypeError(f"grad(y, x): y must be a Value, not {type(y).__name__}")
+    targets = [x] if isinstance(x, Value) else list(x)
+    for i, t in enumerate(targets):
+        if not isinstance(t, Value):
+            raise TypeError(f"grad(y, x): x[{i}] must be a Value, not {type(t).__name__}")
+    order = topological_order(y)
+    # Nodes on a path from y down to a target: only their derivatives are needed.
+    needed = set(targets)
+    for node in order:
+        if node._a in needed or node._b in needed:
+            needed.add(node)
+    derivative: dict[Value, Value] = {y: Value(1.0)}
+    with ieee_arithmetic():
+        for node in reversed(order):
+            g = derivative.get(node)
+            if g is None or node._a is None:
+                continue
+            inputs = node.inputs
+            local = _DERIVATIVE[node.op](*inputs, node)
+            for child, d in zip(inputs, local if len(inputs) == 2 else (local,)):
+                if child in needed:
+                    term = _times(g, d)
+                    earlier = derivative.get(child)
+                    derivative[child] = term if earlier is None else earlier + term
+    results = [derivative[t] if t in derivative else Value(0.0) for t in targets]
+    return results[0] if isinstance(x, Value) else results
+
+
+def _times(g: Value, d: Value | float) -> Value:
+    """g * d, without a node for the common factor 1."""
+    if isinstance(d, float) and d == 1.0:
+        return g
+    return g * d
