@@ -8,7 +8,7 @@
 7.0
 """
 
-from .engine import Value, grad, is_grad_enabled, no_grad
+from .engine import Value, grad, is_grad_enabled, local_derivatives, no_grad, topological_order
 from .gradcheck import GradCheck, check_grad, numerical_grad
 from .ops import OPS
 
@@ -17,6 +17,8 @@ __all__ = [
     "grad",
     "no_grad",
     "is_grad_enabled",
+    "topological_order",
+    "local_derivatives",
     "numerical_grad",
     "check_grad",
     "GradCheck",

@@ -32,7 +32,16 @@ import numpy as np
 
 from .ops import OPS, ieee_arithmetic
 
-__all__ = ["Value", "grad", "no_grad", "is_grad_enabled", "Number", "Operand"]
+__all__ = [
+    "Value",
+    "grad",
+    "no_grad",
+    "is_grad_enabled",
+    "topological_order",
+    "local_derivatives",
+    "Number",
+    "Operand",
+]
 
 Number = float | int | bool | np.number | np.bool_
 """What counts as a plain number: int, float, bool and numpy's scalar types."""
@@ -355,6 +364,23 @@ def _propagate(order: list[Value]) -> None:
         else:
             a.grad += local[0] * g
             b.grad += local[1] * g
+
+
+def local_derivatives(node: Value) -> tuple[float, ...]:
+    """The chain-rule factors at ``node``: d node / d input for each of ``node.inputs``, as floats.
+
+    These are the numbers ``backward()`` multiplies by ``node.grad`` (``()`` for a leaf); an
+    infinite local derivative is ±inf, as IEEE 754 says.
+    """
+    a, b = node._a, node._b
+    if a is None:
+        return ()
+    rule = _DERIVATIVE[node.op]
+    try:
+        local = rule(a.data, node.data) if b is None else rule(a.data, b.data, node.data)
+    except (ArithmeticError, ValueError):
+        local = _ieee_local_derivative(node)
+    return (float(local),) if b is None else (float(local[0]), float(local[1]))
 
 
 def _ieee_local_derivative(node: Value) -> Any:
