@@ -1,0 +1,508 @@
+"""The engine's behaviour, spelled out with numbers: known graphs, backward, errors, memory."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from tinygrad_edu import Value, grad, is_grad_enabled, local_derivatives, no_grad, topological_order
+
+# --- known graphs ------------------------------------------------------------------------------
+
+
+def test_neuron_tanh_forward_and_gradients() -> None:
+    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
+    w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
+    b = Value(6.8813735870195432, "b")
+    o = (x1 * w1 + x2 * w2 + b).tanh()
+    o.backward()
+    assert o.data == pytest.approx(math.sqrt(0.5), abs=1e-12)
+    assert x1.grad == pytest.approx(-1.5, abs=1e-12)
+    assert w1.grad == pytest.approx(1.0, abs=1e-12)
+    assert x2.grad == pytest.approx(0.5, abs=1e-12)
+    assert w2.grad == 0.0
+
+
+def test_shopping_graph_price_and_gradients() -> None:
+    apple, n_apple = Value(100.0), Value(2.0)
+    orange, n_orange = Value(150.0), Value(3.0)
+    tax = Value(1.1)
+    price = (apple * n_apple + orange * n_orange) * tax
+    price.backward()
+    assert price.data == pytest.approx(715.0, rel=1e-15)
+    assert apple.grad == pytest.approx(2.2, rel=1e-15)
+    assert n_apple.grad == pytest.approx(110.0, rel=1e-15)
+    assert orange.grad == pytest.approx(3.3, rel=1e-15)
+    assert n_orange.grad == pytest.approx(165.0, rel=1e-15)
+    assert tax.grad == pytest.approx(650.0, rel=1e-15)
+
+
+def test_first_layer_of_the_seed_network_with_numpy_object_arrays() -> None:
+    W1 = np.array([[Value(0.1), Value(0.3), Value(0.5)], [Value(0.2), Value(0.4), Value(0.6)]])
+    B1 = np.array([Value(0.1), Value(0.2), Value(0.3)])
+    A1 = np.dot([1.0, 0.5], W1) + B1
+    Z1 = [a.sigmoid() for a in A1]
+    assert [a.data for a in A1] == pytest.approx([0.3, 0.7, 1.1], abs=1e-15)
+    assert [z.data for z in Z1] == pytest.approx([0.57444252, 0.66818777, 0.75026011], abs=1e-8)
+
+
+def test_numpy_ufuncs_call_the_value_methods() -> None:
+    arr = np.array([Value(0.5), Value(1.5)])
+    for ufunc, method in [(np.exp, math.exp), (np.tanh, math.tanh), (np.log, math.log)]:
+        out = ufunc(arr)
+        assert all(isinstance(v, Value) for v in out)
+        assert [v.data for v in out] == [method(0.5), method(1.5)]
+    assert np.sqrt(arr)[1].data == math.sqrt(1.5)
+    assert np.abs(np.array([Value(-2.0)]))[0].data == 2.0
+
+
+def test_numpy_scalars_on_either_side_give_a_value_holding_a_python_float() -> None:
+    x = Value(np.float32(0.5))
+    assert type(x.data) is float
+    for y in (np.float64(2.0) * x, x * np.int64(3), np.float64(1.0) - x, x + np.bool_(True)):
+        assert isinstance(y, Value)
+        assert type(y.data) is float
+    assert (np.float64(2.0) * x).data == 1.0
+
+
+# --- operators -------------------------------------------------------------------------------
+
+
+def test_reflected_operators_with_plain_numbers() -> None:
+    x = Value(2.0)
+    assert (3 + x).data == 5.0
+    assert (3 - x).data == 1.0
+    assert (3 * x).data == 6.0
+    assert (3 / x).data == 1.5
+    assert (3**x).data == 9.0
+    assert (x**3).data == 8.0
+    assert (-x).data == -2.0
+    assert abs(Value(-2.5)).data == 2.5
+
+
+def test_power_differentiates_in_both_arguments() -> None:
+    x, y = Value(2.0), Value(3.0)
+    z = x**y
+    z.backward()
+    assert z.data == 8.0
+    assert x.grad == pytest.approx(12.0)  # y x^(y-1)
+    assert y.grad == pytest.approx(8.0 * math.log(2.0))  # x^y log x
+
+
+def test_two_to_the_x() -> None:
+    x = Value(3.0)
+    y = 2**x
+    y.backward()
+    assert y.data == 8.0
+    assert x.grad == pytest.approx(8.0 * math.log(2.0))
+
+
+def test_leaky_relu_uses_its_slope_below_zero() -> None:
+    x = Value(-2.0)
+    y = x.leaky_relu(0.1)
+    y.backward()
+    assert y.data == pytest.approx(-0.2)
+    assert x.grad == pytest.approx(0.1)
+    assert Value(-2.0).leaky_relu().data == pytest.approx(-0.02)  # default slope 0.01
+
+
+def test_step_has_zero_derivative_everywhere() -> None:
+    for point in (-1.0, 0.0, 1.0):
+        x = Value(point)
+        y = x.step()
+        y.backward()
+        assert y.data == (1.0 if point > 0 else 0.0)
+        assert x.grad == 0.0
+
+
+@pytest.mark.parametrize(
+    ("method", "expected_grad"), [("relu", 0.0), ("abs", 0.0), ("leaky_relu", 0.01)]
+)
+def test_conventions_at_the_kink(method: str, expected_grad: float) -> None:
+    x = Value(0.0)
+    getattr(x, method)().backward()
+    assert x.grad == expected_grad
+
+
+# --- conversions, comparisons, identity --------------------------------------------------------
+
+
+def test_numbers_in_are_stored_as_python_floats() -> None:
+    for number, expected in [(3, 3.0), (2.5, 2.5), (True, 1.0), (np.int32(4), 4.0)]:
+        v = Value(number)
+        assert type(v.data) is float
+        assert v.data == expected
+    assert float(Value(1.25)) == 1.25
+
+
+@pytest.mark.parametrize("bad", ["3", None, [1.0], 1 + 2j, np.complex128(1), np.array([1.0])])
+def test_non_numbers_raise_type_error_naming_the_type(bad: object) -> None:
+    with pytest.raises(TypeError, match=type(bad).__name__):
+        Value(bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=type(bad).__name__):
+        Value(1.0) + bad  # type: ignore[operator]
+
+
+def test_label_must_be_a_string() -> None:
+    with pytest.raises(TypeError, match="label"):
+        Value(1.0, 5)  # type: ignore[arg-type]
+
+
+def test_comparisons_compare_data_and_return_bool() -> None:
+    a, b = Value(1.0), Value(2.0)
+    assert (a < b) is True
+    assert (a <= 1) is True
+    assert (b > 1.5) is True
+    assert (b >= a) is True
+    assert (3 > a) is True  # noqa: SIM300 (the reflected comparison is the point)
+    assert max(a, b) is b
+
+
+def test_equality_and_hash_are_by_identity() -> None:
+    a, b = Value(1.0), Value(1.0)
+    assert a != b
+    assert a == a
+    table = {a: "a", b: "b"}
+    assert table[a] == "a"
+    assert len({a, b}) == 2
+
+
+def test_repr_and_format() -> None:
+    x = Value(0.7071067811865476)
+    x.grad = 0.5
+    assert repr(x) == "Value(data=0.7071, grad=0.5)"
+    assert repr(Value(715, "price")) == "Value(data=715.0, grad=0.0, label='price')"
+    assert f"{x:.2f}" == "0.71"
+    assert f"{x}" == repr(x)
+
+
+def test_public_graph_attributes() -> None:
+    x, w = Value(2.0, "x"), Value(3.0, "w")
+    y = x * w
+    z = y.tanh()
+    assert (x.op, x.inputs, x.label) == ("", (), "x")
+    assert y.op == "*"
+    assert y.inputs == (x, w)
+    assert z.op == "tanh"
+    assert z.inputs == (y,)
+    x.data = 4.0  # optimisers assign data
+    assert x.data == 4.0
+
+
+# --- backward --------------------------------------------------------------------------------
+
+
+def test_a_node_used_twice_gets_both_contributions() -> None:
+    a = Value(3.0)
+    (a + a).backward()
+    assert a.grad == 2.0
+    b = Value(3.0)
+    (b * b).backward()
+    assert b.grad == 6.0
+
+
+def test_diamond_graph_sums_the_paths() -> None:
+    x = Value(2.0)
+    u, v = x * 3, x.exp()
+    y = u * v  # 3x e^x: dy/dx = 3 e^x (1 + x)
+    y.backward()
+    assert x.grad == pytest.approx(3 * math.exp(2.0) * 3)
+
+
+def test_backward_accumulates_into_every_node() -> None:
+    x = Value(2.0)
+    h = x * x
+    y = h * 3
+    y.backward()
+    assert (x.grad, h.grad, y.grad) == (12.0, 3.0, 1.0)
+    y.backward()
+    assert (x.grad, h.grad, y.grad) == (24.0, 6.0, 2.0)
+
+
+def test_topological_order_puts_inputs_first() -> None:
+    x = Value(1.0)
+    a = x * 2
+    b = a + x
+    c = b * a
+    order = topological_order(c)
+    assert order[-1] is c
+    assert len(order) == len(set(order)) == 5  # x, the constant 2, a, b, c: each once
+    position = {node: i for i, node in enumerate(order)}
+    for node in order:
+        assert all(position[i] < position[node] for i in node.inputs)
+
+
+def test_local_derivatives_are_the_chain_rule_factors() -> None:
+    x, y = Value(3.0), Value(4.0)
+    assert local_derivatives(x * y) == (4.0, 3.0)
+    assert local_derivatives(x / y) == (0.25, -3.0 / 16)
+    t = Value(0.5).tanh()
+    assert local_derivatives(t) == (1 - t.data**2,)
+    assert local_derivatives(x) == ()
+    assert local_derivatives(Value(0.0).sqrt()) == (math.inf,)
+
+
+def test_million_node_chain_backpropagates_without_recursion() -> None:
+    x = Value(0.5)
+    y = x
+    for _ in range(1_000_000):
+        y = -y
+    y.backward()
+    assert y.data == 0.5
+    assert x.grad == 1.0  # (-1) ** 1_000_000
+    del y  # freeing a million-deep chain must not overflow the C stack either
+
+
+# --- no_grad and detach ------------------------------------------------------------------------
+
+
+def test_no_grad_records_nothing() -> None:
+    x = Value(2.0)
+    with no_grad():
+        assert is_grad_enabled() is False
+        y = (x * 3).tanh()
+    assert is_grad_enabled() is True
+    assert (y.op, y.inputs) == ("", ())
+    assert y.data == math.tanh(6.0)
+
+
+def test_no_grad_nests_restores_after_errors_and_decorates() -> None:
+    with pytest.raises(ZeroDivisionError), no_grad():
+        with no_grad():
+            pass
+        assert not is_grad_enabled()
+        _ = Value(1.0) / 0
+    assert is_grad_enabled()
+
+    @no_grad()
+    def evaluate(v: Value) -> Value:
+        return v * v
+
+    assert evaluate(Value(3.0)).inputs == ()
+
+
+def test_no_grad_is_per_thread() -> None:
+    seen: list[bool] = []
+    inside, done = threading.Event(), threading.Event()
+
+    def other_thread() -> None:
+        inside.wait()
+        seen.append(is_grad_enabled())
+        done.set()
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    with no_grad():
+        inside.set()
+        done.wait()
+    worker.join()
+    assert seen == [True]
+
+
+def test_no_grad_is_per_asyncio_task() -> None:
+    async def main() -> list[bool]:
+        gate = asyncio.Event()
+        seen: list[bool] = []
+
+        async def quiet() -> None:
+            with no_grad():
+                await gate.wait()
+
+        async def recording() -> None:
+            await asyncio.sleep(0)
+            seen.append(is_grad_enabled())
+            gate.set()
+
+        await asyncio.gather(quiet(), recording())
+        return seen
+
+    assert asyncio.run(main()) == [True]
+
+
+def test_detach_returns_a_leaf_that_stops_gradients() -> None:
+    x = Value(3.0, "x")
+    d = (x * 2).detach()
+    assert (d.data, d.op, d.inputs) == (6.0, "", ())
+    y = d * x
+    y.backward()
+    assert x.grad == 6.0  # only the direct path
+
+
+# --- grad(): derivatives as Values, to any order ------------------------------------------------
+
+
+def test_second_and_third_derivatives_of_a_cubic() -> None:
+    x = Value(2.0)
+    y = x**3
+    d1 = grad(y, x)
+    d2 = grad(d1, x)
+    d3 = grad(d2, x)
+    assert (d1.data, d2.data, d3.data) == (12.0, 12.0, 6.0)
+    assert grad(d3, x).data == 0.0
+
+
+def test_higher_derivatives_of_tanh() -> None:
+    x = Value(0.3)
+    t = math.tanh(0.3)
+    d = grad(x.tanh(), x)
+    d2 = grad(d, x)
+    d3 = grad(d2, x)
+    assert d.data == pytest.approx(1 - t**2)
+    assert d2.data == pytest.approx(-2 * t * (1 - t**2))
+    assert d3.data == pytest.approx(-2 * (1 - t**2) * (1 - 3 * t**2))
+
+
+def test_grad_of_several_targets_and_of_an_unused_one() -> None:
+    x, y, unused = Value(2.0), Value(5.0), Value(1.0)
+    f = x * y + x
+    dx, dy, du = grad(f, [x, y, unused])
+    assert (dx.data, dy.data, du.data) == (6.0, 2.0, 0.0)
+    assert grad(f, f).data == 1.0
+
+
+def test_grad_leaves_grad_fields_untouched() -> None:
+    x = Value(2.0)
+    y = x * x
+    grad(y, x)
+    assert (x.grad, y.grad) == (0.0, 0.0)
+
+
+def test_grad_rejects_non_values() -> None:
+    with pytest.raises(TypeError, match="float"):
+        grad(Value(1.0), [1.0])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="float"):
+        grad(1.0, Value(1.0))  # type: ignore[call-overload]
+
+
+def test_mixed_partial_derivatives_agree() -> None:
+    x, y = Value(0.7), Value(-1.2)
+    f = (x * y).sin() + x**3 * y
+    dxy = grad(grad(f, x), y)
+    dyx = grad(grad(f, y), x)
+    assert dxy.data == pytest.approx(dyx.data, rel=1e-12)
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("compute", "error", "words"),
+    [
+        (lambda: Value(-1.0).log(), ValueError, ["log", "negative", "-1.0"]),
+        (lambda: Value(0.0).log(), ValueError, ["log", "zero"]),
+        (lambda: Value(-4.0).sqrt(), ValueError, ["sqrt", "negative", "-4.0"]),
+        (lambda: Value(-8.0) ** 0.5, ValueError, ["negative base", "-8.0", "0.5"]),
+        (lambda: Value(-8.0) ** Value(1 / 3), ValueError, ["negative base"]),
+        (lambda: Value(1.0) / 0, ZeroDivisionError, ["division by zero", "1.0 / 0.0"]),
+        (lambda: 2 / Value(0.0), ZeroDivisionError, ["division by zero", "2.0 / 0.0"]),
+        (lambda: Value(0.0) ** -1, ZeroDivisionError, ["0 to a negative power", "-1.0"]),
+        (lambda: 0 ** Value(-2.0), ZeroDivisionError, ["0 to a negative power"]),
+        (lambda: Value(math.inf).sin(), ValueError, ["sin", "inf"]),
+        (lambda: Value(-math.inf).cos(), ValueError, ["cos", "inf"]),
+    ],
+)
+def test_domain_errors_name_the_operation_and_operand(
+    compute: object, error: type[Exception], words: list[str]
+) -> None:
+    with pytest.raises(error) as info:
+        compute()  # type: ignore[operator]
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_negative_base_to_an_integer_power_is_fine() -> None:
+    x = Value(-2.0)
+    y = x**3
+    y.backward()
+    assert y.data == -8.0
+    assert x.grad == 12.0
+
+
+def test_overflow_gives_inf_not_an_error() -> None:
+    assert Value(1000.0).exp().data == math.inf
+    assert (Value(10.0) ** 400).data == math.inf
+    assert (Value(-10.0) ** 401).data == -math.inf
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (lambda x: x.sqrt(), math.inf),  # 1 / (2 sqrt 0)
+        (lambda x: x**0.5, math.inf),
+        (lambda x: x ** (1 / 3), math.inf),
+        (lambda x: x**2, 0.0),
+        (lambda x: x**0, 0.0),
+    ],
+)
+def test_an_infinite_local_derivative_gives_inf_instead_of_crashing(
+    build: object, expected: float
+) -> None:
+    x = Value(0.0)
+    build(x).backward()  # type: ignore[operator]
+    assert x.grad == expected
+    y = Value(0.0)
+    assert grad(build(y), y).data == expected  # type: ignore[operator]
+
+
+def test_backward_after_overflow_does_not_crash() -> None:
+    x = Value(800.0)
+    y = x.exp() * 0.5
+    y.backward()
+    assert x.grad == math.inf
+
+
+def test_derivative_in_the_exponent_of_a_negative_base_is_nan() -> None:
+    x, n = Value(-2.0), Value(2.0)
+    (x**n).backward()
+    assert x.grad == -4.0
+    assert math.isnan(n.grad)  # (-2)^y exists only at integer y
+
+
+# --- numerical stability -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("big", [1e3, 1e10, 1e299])
+def test_sigmoid_softplus_tanh_never_overflow(big: float) -> None:
+    assert Value(big).sigmoid().data == 1.0
+    assert Value(-big).sigmoid().data == 0.0
+    assert Value(big).softplus().data == big
+    assert Value(-big).softplus().data == 0.0
+    assert Value(big).tanh().data == 1.0
+    assert Value(-big).tanh().data == -1.0
+    for method in ("sigmoid", "softplus", "tanh"):
+        x = Value(-big)
+        getattr(x, method)().backward()
+        assert math.isfinite(x.grad)
+
+
+def test_softplus_is_accurate_near_zero_and_far_out() -> None:
+    assert Value(0.0).softplus().data == pytest.approx(math.log(2.0), rel=1e-15)
+    assert Value(-40.0).softplus().data == pytest.approx(math.exp(-40.0), rel=1e-12)
+    assert Value(40.0).softplus().data == pytest.approx(40.0, rel=1e-15)
+
+
+# --- memory: no reference cycles ----------------------------------------------------------------
+
+
+def test_a_dropped_graph_is_freed_without_the_garbage_collector() -> None:
+    gc.collect()
+    gc.disable()
+    try:
+        before = len(gc.get_objects())
+        x = Value(0.5)
+        y = x
+        for i in range(1000):
+            y = (y * 1.01 + i).tanh() ** 2
+        y.backward()
+        d2 = grad(grad(y, x), x)
+        assert math.isfinite(d2.data)
+        del x, y, d2
+        assert len(gc.get_objects()) - before < 20
+        assert gc.collect() == 0  # nothing was left in a cycle
+    finally:
+        gc.enable()
