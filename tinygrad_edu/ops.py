@@ -218,10 +218,8 @@ def _power_derivatives(x: Any, y: Any, out: Any) -> tuple[Any, Any]:
 
     float() reads the data of a float or a Value alike (== on a Value compares identity).
     """
-    if float(x) == 0 and float(y) == 0:
-        dx = 0.0  # x**0 is 1 for every x: flat in x (y * x**(y-1) would be 0 * inf)
-    else:
-        dx = y * x ** (y - 1)
+    # At x = y = 0, y * x**(y-1) would be 0 * inf; but x**0 is 1 for every x: flat in x.
+    dx = 0.0 if float(x) == 0 and float(y) == 0 else y * x ** (y - 1)
     if float(x) > 0:
         dy = out * _log(x)
     elif float(x) == 0:

@@ -1,0 +1,1 @@
+"""Runnable walk-throughs of tinygrad-edu: ``python -m demos``."""
