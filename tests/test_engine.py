@@ -232,6 +232,7 @@ def test_topological_order_puts_inputs_first() -> None:
     order = topological_order(c)
     assert order[-1] is c
     assert len(order) == len(set(order)) == 5  # x, the constant 2, a, b, c: each once
+    assert order[:2] == [x, a.inputs[1]]  # inputs in argument order: x, then the constant 2
     position = {node: i for i, node in enumerate(order)}
     for node in order:
         assert all(position[i] < position[node] for i in node.inputs)

@@ -185,13 +185,15 @@ def well_behaved(tree: Tree, point: list[float]) -> bool:
     return True
 
 
+def expression(tree: Tree, point: list[float]) -> Fn:
+    """The tree as a function of three Values, if it is well behaved at ``point``."""
+    assume(well_behaved(tree, point))
+    return lambda *xs: build(tree, xs)
+
+
 @given(tree=trees, point=points)
 def test_random_compositions_first_order(tree: Tree, point: list[float]) -> None:
-    assume(well_behaved(tree, point))
-
-    def f(*xs: Value) -> Value:
-        return build(tree, xs)
-
+    f = expression(tree, point)
     numeric = numerical_grad(f, point)
     for analytic in (backward_grads(f, point), value_grads(f, point)):
         assert all(close(a, n, 1e-5) for a, n in zip(analytic, numeric)), (analytic, numeric)
@@ -199,11 +201,7 @@ def test_random_compositions_first_order(tree: Tree, point: list[float]) -> None
 
 @given(tree=trees, point=points)
 def test_random_compositions_second_order(tree: Tree, point: list[float]) -> None:
-    assume(well_behaved(tree, point))
-
-    def f(*xs: Value) -> Value:
-        return build(tree, xs)
-
+    f = expression(tree, point)
     analytic, numeric = second_derivatives(f, point), numerical_second_derivatives(f, point)
     for row_a, row_n in zip(analytic, numeric):
         assert all(close(a, n, 1e-4) for a, n in zip(row_a, row_n)), (analytic, numeric)
@@ -211,10 +209,6 @@ def test_random_compositions_second_order(tree: Tree, point: list[float]) -> Non
 
 @given(tree=trees, point=points)
 def test_backward_and_grad_agree_to_the_last_bits(tree: Tree, point: list[float]) -> None:
-    assume(well_behaved(tree, point))
-
-    def f(*xs: Value) -> Value:
-        return build(tree, xs)
-
+    f = expression(tree, point)
     for a, b in zip(backward_grads(f, point), value_grads(f, point)):
         assert a == pytest.approx(b, rel=1e-12, abs=1e-12)

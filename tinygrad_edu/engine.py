@@ -327,7 +327,8 @@ def topological_order(root: Value) -> list[Value]:
     """Every node reachable from ``root``, each after all of its inputs (``root`` last).
 
     Depth-first with an explicit stack (never recursion): an entry ``(node, True)`` is popped
-    after all of the node's inputs have been placed.
+    after all of the node's inputs have been placed. Inputs are visited in argument order, so
+    the order is the same on every run (``x * w`` places ``x``'s subgraph before ``w``'s).
     """
     order: list[Value] = []
     placed_or_open: set[Value] = set()
@@ -341,7 +342,7 @@ def topological_order(root: Value) -> list[Value]:
             continue
         placed_or_open.add(node)
         stack.append((node, True))
-        for child in (node._a, node._b):
+        for child in (node._b, node._a):  # pushed last, popped first: _a before _b
             if child is not None and child not in placed_or_open:
                 stack.append((child, False))
     return order
