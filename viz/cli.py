@@ -209,6 +209,8 @@ def _assignment(text: str) -> tuple[str, float]:
         value = float(number)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{number.strip()!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{name} must be a finite number, not {value}")
     return name, value
 
 

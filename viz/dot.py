@@ -190,12 +190,10 @@ class _Painter:
         cells = []
         if is_root:
             cells.append(
-                _cell(
-                    escape(value.label) or "result", bgcolor=ROOT_TINT, color="#ffffff", bold=True
-                )
+                _cell(escape(node.name) or "result", bgcolor=ROOT_TINT, color="#ffffff", bold=True)
             )
-        elif value.label:
-            cells.append(_cell(escape(value.label), bgcolor=TINT[node.kind], color=ink, bold=True))
+        elif node.name:
+            cells.append(_cell(escape(node.name), bgcolor=TINT[node.kind], color=ink, bold=True))
         cells.append(_cell(f"data {self.number(value.data)}", color=ink))
         cells.append(self.grad_cell(value, ink))
         border, frame = (3, ROOT_TINT) if is_root else (1, ink)
@@ -298,13 +296,14 @@ class _Painter:
         for cluster in clusters:
             with digraph.subgraph(name=cluster.id) as sub:
                 sub.attr(
-                    label=escape(cluster.label),
+                    label=f"<<B>{escape(cluster.label)}</B>>",
                     style="rounded,filled",
                     fillcolor="#f3f6fa" if depth == 0 else "#e6eef7",
                     color="#9fb3c8",
                     fontcolor="#4a6178",
                     fontsize="12",
                     labeljust="l",
+                    labelloc="t",
                     margin="10",
                 )
                 self.add_nodes(sub, set(cluster.node_ids))

@@ -35,7 +35,7 @@ when no diagram is drawn.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from tinygrad_edu import Value, local_derivatives
@@ -77,11 +77,16 @@ def kind_of(value: Value) -> Kind:
 
 @dataclass(frozen=True, eq=False)
 class ValueNode:
-    """A Value drawn as a box with its label, data and grad."""
+    """A Value drawn as a box with its name, data and grad.
+
+    ``name`` is the Value's label, shortened inside a cluster to the part after the cluster's
+    path (``w.0`` in the cluster of ``layers.0.neurons.3``).
+    """
 
     id: str
     value: Value
     kind: Kind
+    name: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,6 +135,7 @@ class Cluster:
     """A labelled group of nodes: an nn Layer or one call of a Neuron; ``children`` nest."""
 
     id: str
+    path: str
     label: str
     node_ids: list[str] = field(default_factory=list)
     children: list[Cluster] = field(default_factory=list)
@@ -285,7 +291,7 @@ class _Builder:
         for value in self.order:
             if value in hidden:
                 continue
-            values.append(ValueNode(self.value_id(value), value, kind_of(value)))
+            values.append(ValueNode(self.value_id(value), value, kind_of(value), value.label))
             if not value.op:
                 continue
             op = OpNode(self.op_id(value), value)
@@ -329,46 +335,63 @@ def _parameter_order(value: Value) -> tuple[int, int]:
 
 
 def _clusters(builder: _Builder, graph: Graph, collapsed: bool) -> list[Cluster]:
-    """The Layer and Neuron clusters, each node placed in the innermost one that holds it."""
+    """The Layer and Neuron clusters, each node placed in the innermost one that holds it (a
+    collapsed Neuron's box goes straight into its Layer). Renames the nodes placed in a cluster
+    to their names relative to it."""
     modules: dict[str, Cluster] = {}
     top: list[Cluster] = []
 
+    def new_cluster(path: str, cluster_id: str) -> Cluster:
+        enclosing = _enclosing_modules(path)
+        parent = module(enclosing[-1]) if enclosing else None
+        cluster = Cluster(cluster_id, path, _relative(path, parent.path if parent else ""))
+        (parent.children if parent else top).append(cluster)
+        return cluster
+
     def module(path: str) -> Cluster:
         if path not in modules:
-            enclosing = _enclosing_modules(path)
-            parent = module(enclosing[-1]) if enclosing else None
-            label = _relative(path, enclosing[-1] if enclosing else "")
-            modules[path] = Cluster(f"cluster_{len(modules)}_{_slug(path)}", label)
-            (parent.children if parent else top).append(modules[path])
+            modules[path] = new_cluster(path, f"cluster_{len(modules)}_{_slug(path)}")
         return modules[path]
 
     homes: dict[Value, list[tuple[str, Cluster]]] = {}
     for call in builder.calls:
+        box_id = builder.box_of_call[id(call)]
         enclosing = _enclosing_modules(call.path)
-        parent = module(enclosing[-1]) if enclosing else None
-        label = _relative(call.path, enclosing[-1] if enclosing else "")
-        cluster = Cluster(f"cluster_{builder.box_of_call[id(call)]}", label)
-        (parent.children if parent else top).append(cluster)
         if collapsed:
-            cluster.node_ids.append(builder.box_of_call[id(call)])
+            if enclosing:
+                module(enclosing[-1]).node_ids.append(box_id)
             continue
+        cluster = new_cluster(call.path, f"cluster_{box_id}")
         for value in call.members:
             homes.setdefault(value, []).append((call.path, cluster))
 
+    renamed = []
     for node in graph.values:
-        places = homes.get(node.value)
-        if not places:
-            continue
-        home = _innermost(places, modules)
+        home = _innermost(homes.get(node.value, []), modules)
         if home is not None:
             home.node_ids.append(node.id)
             if node.value.op:
                 home.node_ids.append(builder.op_id(node.value))
+            node = replace(node, name=_name_inside(node.name, home))
+        renamed.append(node)
+    graph.values = renamed
     return [c for c in top if _nonempty(c)]
+
+
+def _name_inside(label: str, cluster: Cluster) -> str:
+    """A label as read inside ``cluster``: without the cluster's path in front; the Neuron's
+    own output keeps the name the cluster shows."""
+    if label == cluster.path:
+        return cluster.label
+    if label.startswith(cluster.path + "."):
+        return label[len(cluster.path) + 1 :]
+    return label
 
 
 def _innermost(places: list[tuple[str, Cluster]], modules: dict[str, Cluster]) -> Cluster | None:
     """The one cluster of a node in one Neuron call, else the innermost module around all."""
+    if not places:
+        return None
     if len(places) == 1:
         return places[0][1]
     common = set(_enclosing_modules(places[0][0]))
