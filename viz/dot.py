@@ -315,9 +315,13 @@ class _Painter:
         if self.options.color:
             swatches = [_swatch(*grad_colors(g, 1.0), t) for g, t in _GRAD_KEY]
             rows.append(_legend_row("grad", [*swatches, _note("deeper: larger |grad|")]))
+        present = {node.kind for node in self.graph.values}  # the key lists only what is drawn
         kinds = [_swatch(ROOT_TINT, "#ffffff", "output")]
-        kinds += [_swatch(TINT[kind], INK, kind) for kind in TINT if kind != "constant"]
-        kinds.append(_swatch("#ffffff", "#888888", "constant"))
+        kinds += [
+            _swatch(TINT[k], INK, k) for k in ("parameter", "input", "computed") if k in present
+        ]
+        if "constant" in present:
+            kinds.append(_swatch("#ffffff", "#888888", "constant"))
         rows.append(_legend_row("node", kinds))
         if self.options.edge_grads:
             factor = f'<FONT COLOR="{LOCAL_DERIVATIVE_INK}">number</FONT>'

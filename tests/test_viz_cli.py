@@ -1,0 +1,159 @@
+"""python -m viz: the command line, run as a subprocess the way a reader runs it.
+
+Exit codes: 0 drawn, 1 the drawing failed (too many nodes, no Graphviz), 2 bad input. Bad input
+never shows a traceback: the message quotes the expression with a caret under the bad part.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tinygrad_edu.ops import UNARY
+from viz.cli import FUNCTIONS, main
+
+NEURON = ["tanh(x1*w1 + x2*w2 + b)", "--set", "x1=2", "x2=0", "w1=-3", "w2=1",
+          "b=6.8813735870195432"]  # fmt: skip
+
+
+def viz(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "viz", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def test_it_draws_the_expression_and_prints_the_value_and_gradients(tmp_path: Path) -> None:
+    done = viz(*NEURON, "-o", "neuron.svg", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "value = 0.7071",
+        "d/dx1 = -1.5000",
+        "d/dx2 = 0.5000",
+        "d/dw1 = 1.0000",
+        "d/dw2 = 0.0000",
+        "d/db = 0.5000",
+        "wrote neuron.svg",
+    ]
+    svg = (tmp_path / "neuron.svg").read_text(encoding="utf-8")
+    assert ">x1<" in svg and ">grad &#45;1.5000<" in svg and ">tanh<" in svg
+
+
+@pytest.mark.parametrize(("name", "start"), [("g.png", b"\x89PNG"), ("g.pdf", b"%PDF")])
+def test_the_output_suffix_picks_the_format(tmp_path: Path, name: str, start: bytes) -> None:
+    assert viz("x*y", "--set", "x=1", "y=2", "-o", name, cwd=tmp_path).returncode == 0
+    assert (tmp_path / name).read_bytes().startswith(start)
+
+
+def test_without_output_the_dot_source_goes_to_stdout() -> None:
+    done = viz("x*x", "--set", "x=3")
+    assert done.returncode == 0
+    assert done.stdout.startswith("digraph computation_graph {")
+    assert "data 9.0000" in done.stdout and "grad 6.0000" in done.stdout  # d(x²)/dx = 2x
+
+
+def test_no_backward_leaves_every_gradient_at_zero() -> None:
+    done = viz("x*x", "--set", "x=3", "--no-backward")
+    assert "grad 6.0000" not in done.stdout and done.stdout.count("grad 0.0000") == 2
+
+
+def test_every_drawing_option_is_a_flag() -> None:
+    base = ["x*w + b", "--set", "x=1", "w=-2", "b=0.5"]
+    assert "rankdir=TB" in viz(*base, "--rankdir", "TB").stdout
+    assert "data -1.50" in viz(*base, "--precision", "2").stdout
+    assert 'label=" -2.0000 "' in viz(*base, "--edge-grads").stdout
+    assert "deeper: larger |grad|" not in viz(*base, "--no-color").stdout
+    assert viz(*base, "--cluster").returncode == 0  # no nn here: nothing to cluster
+    assert viz(*base, "--collapse").returncode == 0
+    refused = viz(*base, "--max-nodes", "3")
+    assert refused.returncode == 1
+    assert "5 value nodes, more than max_nodes=3" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_help_shows_examples_the_functions_and_every_flag() -> None:
+    done = viz("--help")
+    assert done.returncode == 0
+    assert "examples:" in done.stdout and 'python -m viz "tanh(x1*w1 + x2*w2 + b)"' in done.stdout
+    for flag in ("--set", "-o", "--backward", "--no-backward", "--rankdir", "--precision",
+                 "--edge-grads", "--color", "--no-color", "--cluster", "--collapse",
+                 "--max-nodes"):  # fmt: skip
+        assert flag in done.stdout
+    assert "leaky_relu" in done.stdout and "tanh" in done.stdout
+
+
+def test_the_functions_are_the_engines_one_input_operations_and_leaky_relu() -> None:
+    assert set(FUNCTIONS) == (set(UNARY) - {"neg"}) | {"leaky_relu"}
+    done = viz("leaky_relu(x, 0.1) + softplus(x) + step(x)", "--set", "x=-2")
+    assert done.returncode == 0 and "leaky_relu" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("expression", "message", "caret"),
+    [
+        ("x.real", "attribute access (a.b) is not allowed", "^^^^^^"),
+        ("x[0]", "subscripts (a[i]) are not allowed", "^^^^"),
+        ("(lambda: x)()", "only calls of functions by name are allowed", " ^^^^^^^^^"),
+        ("[x for x in y]", "comprehensions are not allowed", "^^^^^^^^^^^^^^"),
+        ("x + open(x)", "unknown function 'open'", "    ^^^^"),
+        ("__import__('os')", "unknown function '__import__'", "^^^^^^^^^^"),
+        ("x * z", "'z' has no value; set it with --set z=NUMBER", "    ^"),
+        ("x // 2", "the operator // is not supported", "^^^^^^"),
+        ("tanh(x, x)", "tanh() takes 1 argument, not 2", "^^^^^^^^^^"),
+        ("tanh(x=1)", "tanh() takes no keyword arguments", "       ^"),
+        ("x < 2", "comparisons are not allowed", "^^^^^"),
+        ("'text'", "'text' is not a real number", "^^^^^^"),
+        ("x +", "not a valid expression", "   ^"),
+        ("log(x - 5)", "log of a negative number", "^^^^^^^^^^"),
+        ("1 / (x - 1)", "division by zero", "^^^^^^^^^^^"),
+    ],
+)
+def test_anything_off_the_whitelist_exits_2_with_a_caret_under_it(
+    expression: str, message: str, caret: str
+) -> None:
+    done = viz(expression, "--set", "x=1")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert message in lines[0]
+    assert lines[1] == f"    {expression}"
+    assert lines[2] == f"    {caret}"
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [("x", "'x' is not NAME=NUMBER"), ("x=abc", "'abc' is not a number"),
+     ("x=inf", "x must be a finite number"), ("tanh=1", "'tanh' is a function name")],
+)  # fmt: skip
+def test_a_bad_set_exits_2_with_a_usage_message(assignment: str, message: str) -> None:
+    done = viz("x", "--set", assignment)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_missing_graphviz_exits_1_with_install_advice(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "viz", "x*2", "--set", "x=1", "-o", "x.svg"],
+        capture_output=True, text=True, cwd=tmp_path, env={"PATH": ""},
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "sudo apt-get install graphviz" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_main_can_be_called_in_process_and_returns_the_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["x*y", "--set", "x=2", "y=3", "-o", str(tmp_path / "g.dot")]) == 0
+    assert "data 6.0000" in (tmp_path / "g.dot").read_text(encoding="utf-8")
+    assert main(["x.y", "--set", "x=2"]) == 2
+    assert "attribute access" in capsys.readouterr().err
+
+
+def test_the_console_script_is_installed() -> None:
+    script = shutil.which("tinygrad-edu-viz")
+    assert script is not None
+    done = subprocess.run([script, "x+1", "--set", "x=1"], capture_output=True, text=True)
+    assert done.returncode == 0 and "data 2.0000" in done.stdout
