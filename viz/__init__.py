@@ -7,13 +7,16 @@
 >>> y.backward()
 >>> digraph = viz.draw(y)               # a graphviz.Digraph: shows inline in Jupyter
 >>> path = viz.render(y, "y.dot")        # .svg .png .pdf need Graphviz's `dot`; .dot/.gv do not
+>>> page = viz.animate(y, "y.html")      # the backward pass step by step (or a .gif)
 
-Options (keywords of ``draw`` and ``render``, and flags of ``python -m viz``): ``rankdir="LR"``
-or ``"TB"``, ``precision=4``, ``edge_grads=False``, ``color=True``, ``cluster=False``,
-``collapse=False``, ``max_nodes=500``; :class:`viz.options.DrawOptions` documents each one.
+Options (keywords of ``draw``, ``render`` and ``animate``, and flags of ``python -m viz``):
+``rankdir="LR"`` or ``"TB"``, ``precision=4``, ``edge_grads=False``, ``color=True``,
+``cluster=False``, ``collapse=False``, ``max_nodes=500``; :class:`viz.options.DrawOptions`
+documents each one.
 
 Reads the graph only through ``Value``'s public attributes: data, grad, label, op, inputs.
-The walk (which nodes, edges and clusters) is :mod:`viz.graph`; the drawing is :mod:`viz.dot`.
+The walk (which nodes, edges and clusters) is :mod:`viz.graph`; the drawing is :mod:`viz.dot`;
+the backward pass as frames, a page or a GIF is :mod:`viz.animate`.
 """
 
 from __future__ import annotations
@@ -25,11 +28,19 @@ import graphviz
 
 from tinygrad_edu import Value
 
+from .animate import animate
 from .dot import GraphvizNotFoundError, to_digraph, write
 from .graph import TooManyNodesError, build_graph
 from .options import DrawOptions
 
-__all__ = ["draw", "render", "DrawOptions", "GraphvizNotFoundError", "TooManyNodesError"]
+__all__ = [
+    "draw",
+    "render",
+    "animate",
+    "DrawOptions",
+    "GraphvizNotFoundError",
+    "TooManyNodesError",
+]
 
 
 def draw(root: Value, **options: Any) -> graphviz.Digraph:

@@ -1,0 +1,128 @@
+"""viz.animate's page in a real browser: headless Chromium from Debian, driven by selenium.
+
+The browser and its driver are the system's (/usr/bin/chromium, /usr/bin/chromedriver); selenium
+is never allowed to download either, and the browser is kept off the network. A missing browser
+is a failure, not a skip: the page's buttons and keys are only tested here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+
+import viz
+from tinygrad_edu import Value
+from viz.animate import CURRENT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), (
+        "the browser test needs Debian's chromium and chromium-driver: "
+        "apt-get install chromium chromium-driver"
+    )
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,900",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        options.add_argument(flag)
+    # An explicit driver path: selenium's manager never looks for (or downloads) another one.
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def neuron() -> Value:
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o
+
+
+def caption(driver: WebDriver) -> list[str]:
+    """The lines of the visible caption, as the reader sees them."""
+    script = """
+        const caption = document.querySelector('.frame:not([hidden]) .caption');
+        return [...caption.querySelectorAll('p')].map(line => line.innerText);
+    """
+    return list(driver.execute_script(script))
+
+
+def highlighted(driver: WebDriver) -> list[str]:
+    """The names in the label cells of the visible frame's outlined value nodes."""
+    script = """
+        const frame = document.querySelector('.frame:not([hidden])');
+        const names = [];
+        for (const node of frame.querySelectorAll('g.node')) {
+            const outlined = [...node.querySelectorAll('polygon, path')]
+                .some(shape => shape.getAttribute('stroke') === arguments[0]);
+            const bold = node.querySelector('text[font-weight="bold"]');
+            if (outlined && bold) names.push(bold.textContent);
+        }
+        return names;
+    """
+    return list(driver.execute_script(script, CURRENT))
+
+
+def test_the_page_steps_forward_with_the_next_button_and_the_right_arrow(
+    browser: WebDriver, tmp_path: Path
+) -> None:
+    page = viz.animate(neuron(), tmp_path / "neuron.html")
+    browser.get(page.resolve().as_uri())
+
+    assert caption(browser) == [
+        "Forward pass: every value computed from its inputs, up to o = 0.7071.",
+        "No gradients yet: backward() starts at the output.",
+    ]
+    assert highlighted(browser) == []
+    assert browser.find_element(By.ID, "position").text == "forward pass"
+
+    browser.find_element(By.ID, "next").click()
+    assert caption(browser) == [
+        "o = tanh(n), the output: seed o.grad = 1.0",
+        "n.grad += (1 - tanh² n) · o.grad = 0.5 · 1.0 = 0.5",
+    ]
+    assert highlighted(browser) == ["o"]
+
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
+    assert caption(browser) == [
+        "n = add1 + b: n.grad = 0.5 is complete; pass it on",
+        "add1.grad += 1 · n.grad = 1.0 · 0.5 = 0.5",
+        "b.grad += 1 · n.grad = 1.0 · 0.5 = 0.5",
+    ]
+    assert highlighted(browser) == ["n"]
+    assert browser.find_element(By.ID, "position").text == "step 2 of 10"
+    assert browser.find_element(By.ID, "slider").get_attribute("value") == "2"
+
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+    assert highlighted(browser) == ["o"]
+
+    screenshot = tmp_path / "neuron_page.png"
+    assert browser.save_screenshot(str(screenshot))
+    assert screenshot.read_bytes().startswith(b"\x89PNG")
