@@ -507,3 +507,18 @@ def test_a_dropped_graph_is_freed_without_the_garbage_collector() -> None:
         assert gc.collect() == 0  # nothing was left in a cycle
     finally:
         gc.enable()
+
+
+def test_backward_applies_exactly_the_table_rules() -> None:
+    """backward() has an inline fast path for + and *; it must agree bit for bit with the
+    table's rules, replayed here through local_derivatives in reverse topological order."""
+    x, w, c = Value(0.3), Value(-1.7), Value(2.2)
+    y = (x * w + c) * (x + w) * x + (w * c).tanh() - x / c + x**3 + w.relu()
+    y.backward()
+    order = topological_order(y)
+    replayed = {node: 0.0 for node in order}
+    replayed[y] = 1.0
+    for node in reversed(order):
+        for child, local in zip(node.inputs, local_derivatives(node)):
+            replayed[child] += local * replayed[node]
+    assert [node.grad for node in order] == [replayed[node] for node in order]
