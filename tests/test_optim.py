@@ -4,12 +4,16 @@ course's test function f(x, y) = x²/20 + y² from (-7, 2)."""
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tinygrad_edu import Value
+from tinygrad_edu.data import batches, make_blobs
+from tinygrad_edu.functional import cross_entropy
+from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import (
     OPTIMIZERS,
     SGD,
@@ -268,3 +272,20 @@ def test_repr_shows_the_hyper_parameters() -> None:
     assert repr(SGD([Value(1.0)], lr=0.1, momentum=0.9)) == (
         "SGD(1 parameters, lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.0)"
     )
+
+
+def test_mini_batch_adam_with_cross_entropy_learns_three_blobs() -> None:
+    """The pieces together: data, batches, an MLP, a loss and an optimiser."""
+    X, y = make_blobs(30, centers=3, noise=0.5, seed=0)
+    model = MLP(2, [8, 3], rng=random.Random(0))
+    optimizer = Adam(model.parameters(), lr=0.05)
+    for epoch in range(15):
+        for X_batch, y_batch in batches(X, y, batch_size=10, seed=epoch):
+            loss = cross_entropy([model(x) for x in X_batch.tolist()], y_batch)  # type: ignore[arg-type]
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    logits = [model(x) for x in X.tolist()]
+    predicted = [max(range(3), key=lambda j: z[j].data) for z in logits]  # type: ignore[index]
+    assert predicted == y.tolist()
+    assert cross_entropy(logits, y).data < 1e-3  # type: ignore[arg-type]
