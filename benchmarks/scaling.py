@@ -1,0 +1,69 @@
+"""Time per node from a thousand to a million nodes: forward + backward must stay linear.
+
+    python benchmarks/scaling.py [--sizes 1000 10000 100000 1000000] [--repeats 3]
+
+Two shapes: a chain (``y = y * w``, each node feeding the next: the depth a recursive engine
+cannot handle) and a wide sum (n leaves added one after another into a single root). The
+per-node time of the largest size over the smallest tells whether anything grows faster than
+linearly; the target is at most 1.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+from common import machine, table
+
+from tinygrad_edu import Value
+
+
+def chain(n: int) -> Value:
+    """y = x * w * w * ... : n nodes in all (x, w and n - 2 products)."""
+    w = Value(0.9999)
+    y = Value(1.0)
+    for _ in range(n - 2):
+        y = y * w
+    return y
+
+
+def wide_sum(n: int) -> Value:
+    """x0 + x1 + ... : n nodes in all (n/2 leaves and n/2 sums)."""
+    leaves = [Value(float(i)) for i in range(n // 2)]
+    total = leaves[0]
+    for leaf in leaves[1:]:
+        total = total + leaf
+    return total
+
+
+def seconds_per_node(build: Callable[[int], Value], n: int, repeats: int) -> float:
+    """Median over ``repeats`` of (forward + backward seconds) / n."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        build(n).backward()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) / n
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10**3, 10**4, 10**5, 10**6])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    rows = []
+    for shape in (chain, wide_sum):
+        per_node = [seconds_per_node(shape, n, args.repeats) for n in args.sizes]
+        cells = [f"{t * 1e9:.0f}" for t in per_node]
+        rows.append([shape.__name__, *cells, f"{per_node[-1] / per_node[0]:.2f}"])
+    header = ["shape", *(f"{n:,} nodes" for n in args.sizes), "largest / smallest"]
+    report = f"Forward + backward, nanoseconds per node ({machine()})\n\n" + table(header, rows)
+    print(report)
+    return report
+
+
+if __name__ == "__main__":
+    main()

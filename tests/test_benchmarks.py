@@ -1,0 +1,62 @@
+"""Smoke tests: every benchmark runs end to end on tiny sizes, so none of them can rot.
+
+They assert what a run must show (both engines, matching losses, sensible numbers), never how
+fast anything is: timing belongs to the benchmarks themselves, run by hand.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture
+def load(monkeypatch: pytest.MonkeyPatch) -> object:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+
+    def load_module(name: str) -> ModuleType:
+        sys.modules.pop(name, None)
+        return importlib.import_module(name)
+
+    return load_module
+
+
+def table_rows(report: str) -> dict[str, list[str]]:
+    """The rows of the report's table, by their first cell."""
+    rows = {}
+    for line in report.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and not set(line) <= set("|-: "):
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_moons_step_runs_both_engines_with_the_same_losses(load: object) -> None:
+    report = load("moons_step").main(["--steps", "2", "--samples", "10"])  # type: ignore[operator]
+    rows = table_rows(report)
+    assert {"tinygrad_edu", "micrograd"} <= set(rows)
+    assert rows["micrograd"][1] == "1.0x"
+    assert float(rows["tinygrad_edu"][3]) < 1e-12  # max |loss - micrograd's|
+    assert rows["tinygrad_edu"][2].endswith("%")
+
+
+def test_memory_reports_bytes_per_node_for_both_engines(load: object) -> None:
+    report = load("memory").main(["--nodes", "2000"])  # type: ignore[operator]
+    rows = table_rows(report)
+    ours, theirs = float(rows["tinygrad_edu"][0]), float(rows["micrograd"][0])
+    assert 50 < ours < theirs
+
+
+def test_scaling_reports_every_size_and_shape(load: object) -> None:
+    report = load("scaling").main(["--sizes", "100", "1000", "--repeats", "1"])  # type: ignore[operator]
+    rows = table_rows(report)
+    assert set(rows) >= {"chain", "wide_sum"}
+    for shape in ("chain", "wide_sum"):
+        assert len(rows[shape]) == 3  # two sizes and the ratio
+        assert all(float(cell) > 0 for cell in rows[shape])
