@@ -1,6 +1,7 @@
 """The command line: draw the graph of an expression typed in the shell.
 
     python -m viz "tanh(w*x + b)" --set x=1 w=2 b=0.5 -o graph.svg
+    python -m viz "tanh(w*x + b)" --set x=1 w=2 b=0.5 --animate backprop.html
 
 The expression is parsed with Python's ``ast`` and checked against a whitelist (numbers, the
 variables given with ``--set``, ``+ - * / **``, unary ``-`` and ``+``, and calls to the engine's
@@ -15,12 +16,13 @@ import ast
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import asdict, fields
 from typing import TypeGuard
 
 from tinygrad_edu import Value
 from tinygrad_edu.ops import UNARY
 
+from .animate import ANIMATION_FORMATS, animate
 from .dot import FORMATS, GraphvizNotFoundError, format_number, to_digraph, write
 from .graph import TooManyNodesError, build_graph
 from .options import RANKDIRS, DrawOptions
@@ -44,6 +46,7 @@ EXAMPLES = """\
 examples:
   python -m viz "tanh(x1*w1 + x2*w2 + b)" --set x1=2 x2=0 w1=-3 w2=1 b=6.8814 -o neuron.svg
   python -m viz "x**3 - 2*x" --set x=1.5 --edge-grads -o cubic.png
+  python -m viz "tanh(x1*w1 + x2*w2 + b)" --set x1=2 x2=0 w1=-3 w2=1 b=6.8814 --animate bp.gif
   python -m viz "sigmoid(a) * log(b)" --set a=0.5 b=2 --rankdir TB --precision 2 -o g.pdf
   python -m viz "leaky_relu(x, 0.1)" --set x=-2 --no-backward        (DOT source on stdout)
 
@@ -243,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"file to write: {' '.join(FORMATS)} by suffix (default: DOT source on stdout)",
     )
     parser.add_argument(
+        "--animate",
+        metavar="PATH",
+        help="write the backward pass step by step, one node per frame: "
+        f"{' '.join(ANIMATION_FORMATS)} by suffix (a self-contained page, or a GIF)",
+    )
+    parser.add_argument(
         "--backward",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -289,16 +298,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {', '.join(unused)} set but not used", file=sys.stderr)
     if args.backward:
         root.backward()
+    written = []
     try:
         digraph = to_digraph(build_graph(root, settings), settings)
-        if args.output is None:
+        if args.output is None and args.animate is None:
             sys.stdout.write(digraph.source)
             return 0
-        path = write(digraph, args.output)
+        if args.output is not None:
+            written.append(write(digraph, args.output))
+        if args.animate is not None:
+            written.append(animate(root, args.animate, **asdict(settings)))
     except (TooManyNodesError, GraphvizNotFoundError, ValueError) as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 1
-    _report(root, variables, settings.precision, args.backward, str(path))
+    _report(root, variables, settings.precision, args.backward, [str(p) for p in written])
     return 0
 
 
@@ -316,11 +329,12 @@ def _reaches(root: Value, target: Value) -> bool:
 
 
 def _report(
-    root: Value, variables: dict[str, Value], precision: int, backward: bool, path: str
+    root: Value, variables: dict[str, Value], precision: int, backward: bool, paths: list[str]
 ) -> None:
-    """What was computed, in one line per number, then where the picture went."""
+    """What was computed, in one line per number, then where the pictures went."""
     print(f"value = {format_number(root.data, precision)}")
     if backward:
         for name, value in variables.items():
             print(f"d/d{name} = {format_number(value.grad, precision)}")
-    print(f"wrote {path}")
+    for path in paths:
+        print(f"wrote {path}")

@@ -1,0 +1,385 @@
+"""viz.animate: the backward pass one node at a time, as frames, a page and a GIF.
+
+The frames replay backward() with the engine's own local_derivatives in the engine's own order,
+so their gradients are backward()'s to the last bit; the captions print exactly the numbers the
+replay multiplied. The neuron is the classic one, o = tanh(x1*w1 + x2*w2 + b).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import assume, given
+from PIL import Image
+from test_gradients_property import Tree, build, points, trees
+
+import viz
+from tinygrad_edu import Value, local_derivatives, nn, topological_order
+from viz.animate import (
+    CURRENT,
+    Frame,
+    backward_frames,
+    local_formula,
+    node_names,
+    short_number,
+)
+from viz.graph import TooManyNodesError
+
+
+def neuron() -> Value:
+    """o = tanh(x1*w1 + x2*w2 + b) with n = x1*w1 + x2*w2 + b; backward() not run."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o
+
+
+def mlp_loss() -> Value:
+    """A 2-3-1 MLP on one input, squared error to 1; backward() not run."""
+    model = nn.MLP(2, [3, 1], rng=random.Random(0))
+    out = model([Value(0.5, label="x.0"), Value(-1.5, label="x.1")])
+    assert isinstance(out, Value)
+    loss = (out - 1.0) ** 2
+    loss.label = "loss"
+    return loss
+
+
+def bits(x: float) -> bytes:
+    """The IEEE 754 bytes of x: equal bits, not merely equal numbers (nan included)."""
+    return struct.pack("<d", x)
+
+
+def by_name(root: Value) -> dict[str, Value]:
+    return {name: value for value, name in node_names(root).items()}
+
+
+# --- the frames -------------------------------------------------------------------------------
+
+
+def test_one_forward_frame_then_one_frame_per_node_in_backward_order() -> None:
+    o = neuron()
+    frames = backward_frames(o)
+    assert len(frames) == 1 + 10  # 5 leaves, 2 products, 2 sums, tanh
+    assert frames[0].node is None and dict(frames[0].grads) == {}
+    assert [f.node for f in frames[1:]] == list(reversed(topological_order(o)))
+    names = node_names(o)
+    assert [names[f.node] for f in frames[1:] if f.node is not None] == [
+        "o", "n", "b", "add1", "mul2", "w2", "x2", "mul1", "w1", "x1",
+    ]  # fmt: skip
+
+
+def test_unlabelled_nodes_are_named_after_their_operation_and_constants_c1_c2() -> None:
+    x = Value(3.0, label="x")
+    y = (x * 2 + x.exp()) / (x - 1)
+    names = node_names(y)
+    assert sorted(names.values()) == sorted(["x", "c1", "mul1", "exp1", "add1", "c2", "sub1",
+                                             "div1"])  # fmt: skip
+    assert names[y] == "div1"
+
+
+def test_generated_names_never_repeat_a_label() -> None:
+    a = Value(1.0, label="mul1")
+    y = a * a
+    assert node_names(y)[y] == "mul2"
+
+
+def test_the_neuron_captions_show_each_chain_rule_step_in_numbers() -> None:
+    captions = [frame.caption for frame in backward_frames(neuron())]
+    assert captions[0] == (
+        "Forward pass: every value computed from its inputs, up to o = 0.7071.",
+        "No gradients yet: backward() starts at the output.",
+    )
+    assert captions[1] == (
+        "o = tanh(n), the output: seed o.grad = 1.0",
+        "n.grad += (1 - tanh² n) · o.grad = 0.5 · 1.0 = 0.5",
+    )
+    assert captions[2] == (
+        "n = add1 + b: n.grad = 0.5 is complete; pass it on",
+        "add1.grad += 1 · n.grad = 1.0 · 0.5 = 0.5",
+        "b.grad += 1 · n.grad = 1.0 · 0.5 = 0.5",
+    )
+    assert captions[3] == ("b is a leaf (parameter): b.grad = 0.5 is complete; nothing to pass on",)
+    assert captions[8] == (
+        "mul1 = x1 * w1: mul1.grad = 0.5 is complete; pass it on",
+        "x1.grad += w1 · mul1.grad = -3.0 · 0.5 = -1.5",
+        "w1.grad += x1 · mul1.grad = 2.0 · 0.5 = 1.0",
+    )
+    assert captions[10] == ("x1 is a leaf (input): x1.grad = -1.5 is complete; nothing to pass on",)
+
+
+def test_a_value_used_twice_gets_both_contributions_and_the_caption_says_so() -> None:
+    x = Value(3.0, label="x")
+    y = x * x
+    y.label = "y"
+    frame = backward_frames(y)[1]
+    assert frame.caption == (
+        "y = x * x, the output: seed y.grad = 1.0",
+        "x.grad += x · y.grad = 3.0 · 1.0 = 3.0",
+        "x.grad += x · y.grad = 3.0 · 1.0 = 3.0  (so far x.grad = 6.0)",
+    )
+    assert frame.grads[x] == 6.0
+
+
+def test_negative_upstream_gradients_are_parenthesised() -> None:
+    x = Value(2.0, label="x")
+    y = -(x.exp())
+    assert (
+        backward_frames(y)[2].caption[1]
+        == "x.grad += (exp x) · exp1.grad = 7.3891 · (-1.0) = -7.3891"
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "index", "formula"),
+    [
+        (lambda a, b: a.tanh(), 0, "1 - tanh² a"),
+        (lambda a, b: a * b, 0, "b"),
+        (lambda a, b: a * b, 1, "a"),
+        (lambda a, b: a / b, 1, "-a/b²"),  # the y of "y²" is a variable
+        (lambda a, b: a**b, 1, "a^b·log a"),
+        (lambda a, b: a.leaky_relu(b), 0, "1 if a > 0 else b"),
+        (lambda a, b: a.sigmoid(), 0, "σ(a)·(1 - σ(a))"),
+        (lambda a, b: a.abs(), 0, "sign a (0 at 0)"),  # the x of "sign" is not
+    ],
+)
+def test_the_local_derivative_formula_comes_from_the_ops_table_with_the_inputs_names(
+    make: object, index: int, formula: str
+) -> None:
+    a, b = Value(0.5, label="a"), Value(2.0, label="b")
+    node = make(a, b)  # type: ignore[operator]
+    assert local_formula(node, index, node_names(node)) == formula
+
+
+def test_numbers_are_short_but_honest() -> None:
+    assert [short_number(x, 4) for x in (0.5, -1.5, 1.0, 0.70710678, 0.0, -0.0, 12.0)] == [
+        "0.5", "-1.5", "1.0", "0.7071", "0.0", "0.0", "12.0",
+    ]  # fmt: skip
+    assert short_number(1.5e-9, 4) == "1.5e-09" and short_number(3e12, 4) == "3.0e+12"
+    assert [short_number(x, 4) for x in (math.inf, -math.inf, math.nan)] == ["inf", "-inf", "nan"]
+
+
+# --- exactly backward() -----------------------------------------------------------------------
+
+
+def assert_last_frame_is_backward(root: Value) -> list[Frame]:
+    frames = backward_frames(root)
+    root.backward()
+    last = frames[-1].grads
+    order = topological_order(root)
+    assert set(last) == set(order)
+    for value in order:
+        assert bits(last[value]) == bits(value.grad), (value, last[value], value.grad)
+    return frames
+
+
+def test_the_last_frame_is_backward_bit_for_bit_for_the_neuron_and_an_mlp() -> None:
+    assert_last_frame_is_backward(neuron())
+    assert_last_frame_is_backward(mlp_loss())
+
+
+@given(tree=trees, point=points)
+def test_the_last_frame_is_backward_bit_for_bit_on_random_compositions(
+    tree: Tree, point: list[float]
+) -> None:
+    """Property: for any expression (inf and nan included), replay and backward() agree."""
+    try:
+        root = build(tree, tuple(Value(x, label=f"x{i}") for i, x in enumerate(point)))
+    except (ValueError, ZeroDivisionError):
+        assume(False)
+        return
+    assume(root.op)
+    assert_last_frame_is_backward(root)
+
+
+def test_every_step_multiplies_the_engines_local_derivative_by_the_nodes_gradient() -> None:
+    loss = mlp_loss()
+    frames, names = backward_frames(loss), node_names(loss)
+    seen: dict[Value, float] = {}
+    for frame in frames[1:]:
+        assert frame.node is not None
+        assert len(frame.steps) == len(frame.node.inputs)
+        locals_ = local_derivatives(frame.node)
+        for i, (step, source, local) in enumerate(zip(frame.steps, frame.node.inputs, locals_)):
+            assert step.source is source
+            assert bits(step.local) == bits(local)
+            assert bits(step.upstream) == bits(frame.grads[frame.node])
+            assert bits(step.contribution) == bits(step.local * step.upstream)
+            assert step.before == seen.get(source)
+            before = 0.0 if step.before is None else step.before
+            assert bits(step.total) == bits(before + step.contribution)
+            seen[source] = step.total
+            # the caption's line for this step prints these very numbers
+            line = frame.caption[1 + i]
+            upstream = short_number(step.upstream, 4)
+            if step.upstream < 0:
+                upstream = f"({upstream})"
+            numbers = f"= {short_number(step.local, 4)} · {upstream} = "
+            numbers += short_number(step.contribution, 4)
+            assert line.startswith(names[source] + ".grad += ") and numbers in line
+
+
+def test_the_caption_precision_follows_the_precision_option() -> None:
+    frames = backward_frames(neuron(), precision=2)
+    assert frames[0].caption[0].endswith("o = 0.71.")
+
+
+# --- the user's graph is only read ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".html", ".gif"])
+def test_animate_leaves_every_grad_and_data_as_it_was(tmp_path: Path, suffix: str) -> None:
+    o = neuron()
+    o.backward()
+    o.backward()  # accumulated: twice the gradient
+    order = topological_order(o)
+    for k, value in enumerate(order):
+        if k % 3 == 0:
+            value.grad = -0.1 * k  # whatever the user left there
+    before = [(bits(v.data), bits(v.grad), v.label) for v in order]
+    viz.animate(o, tmp_path / f"neuron{suffix}")
+    assert [(bits(v.data), bits(v.grad), v.label) for v in order] == before
+
+
+def test_the_frames_show_one_backward_pass_from_zero_whatever_grads_the_graph_holds() -> None:
+    o = neuron()
+    o.backward()
+    o.backward()
+    x1 = by_name(o)["x1"]
+    assert x1.grad == pytest.approx(-3.0)  # accumulated twice
+    assert backward_frames(o)[-1].grads[x1] == pytest.approx(-1.5)
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+def test_the_page_holds_every_frame_as_inline_svg_and_needs_no_network(tmp_path: Path) -> None:
+    page = viz.animate(neuron(), tmp_path / "neuron.html")
+    assert page == tmp_path / "neuron.html"
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert text.count("<svg") == 11 and text.count('<figure class="frame"') == 11
+    assert "http://" not in text and "https://" not in text
+    assert not re.search(r"<script[^>]*\bsrc=", text) and "<link" not in text
+    assert not re.search(r"\b(src|href)=", text) and "@import" not in text and "url(" not in text
+    for control in ('id="previous"', 'id="play"', 'id="next"', 'id="slider"', "ArrowRight",
+                    "ArrowLeft"):  # fmt: skip
+        assert control in text
+    assert "n.grad += (1 - tanh² n) · o.grad = 0.5 · 1.0 = 0.5" in text
+    assert 'data-node="mul1"' in text and f'stroke="{CURRENT}"' in text
+    assert len(set(re.findall(r'\bid="(f\d+_[^"]+)"', text))) == len(
+        re.findall(r'\bid="(f\d+_[^"]+)"', text)
+    )  # svg ids unique across frames
+
+
+def test_user_labels_are_escaped_in_the_page(tmp_path: Path) -> None:
+    x = Value(1.0, label='<b>&"x"')
+    y = x * 2
+    text = viz.animate(y, tmp_path / "y.html").read_text(encoding="utf-8")
+    assert "<b>&" not in text and "&lt;b&gt;&amp;" in text
+
+
+# --- the GIF ----------------------------------------------------------------------------------
+
+
+def test_the_gif_has_a_frame_per_caption_all_the_same_size(tmp_path: Path) -> None:
+    path = viz.animate(neuron(), tmp_path / "neuron.gif")
+    with Image.open(path) as gif:
+        assert gif.format == "GIF" and gif.n_frames == 11
+        assert gif.info["loop"] == 0
+        sizes = set()
+        for k in range(gif.n_frames):
+            gif.seek(k)
+            sizes.add(gif.size)
+        width, height = sizes.pop()
+        assert not sizes and width > 800 and height > 300
+        # the caption band is drawn over the top; the accent bar marks it
+        gif.seek(1)
+        assert gif.convert("RGB").getpixel((2, 20)) == (0xE8, 0x59, 0x0C)
+
+
+def test_the_neuron_gif_is_small() -> None:
+    path = Path(__file__).parent.parent / "docs" / "neuron_backward.gif"
+    assert path.stat().st_size < 1_500_000
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["out.png", "out.svg", "out", "out.htm"])
+def test_another_suffix_is_a_clear_error(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValueError, match=r"use one of \.html, \.gif"):
+        viz.animate(neuron(), tmp_path / name)
+    assert not (tmp_path / name).exists()
+
+
+def test_too_many_nodes_is_the_same_error_as_draw(tmp_path: Path) -> None:
+    o = neuron()
+    with pytest.raises(TooManyNodesError) as drawn:
+        viz.draw(o, max_nodes=5)
+    with pytest.raises(TooManyNodesError) as animated:
+        viz.animate(o, tmp_path / "o.html", max_nodes=5)
+    assert str(animated.value) == str(drawn.value)
+    assert "collapse=True" in str(animated.value)
+
+
+def test_an_unknown_option_is_a_type_error(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="did you mean 'color'"):
+        viz.animate(neuron(), tmp_path / "o.html", colour=False)
+
+
+def test_the_drawing_options_reach_the_frames(tmp_path: Path) -> None:
+    text = viz.animate(neuron(), tmp_path / "o.html", edge_grads=True, rankdir="TB").read_text()
+    assert "&#45;3.0000" in text and "d out / d in" in text  # d(x1*w1)/dx1 = w1 on its edge
+
+
+def test_collapsed_neurons_animate_with_the_box_outlined(tmp_path: Path) -> None:
+    text = viz.animate(mlp_loss(), tmp_path / "mlp.html", collapse=True).read_text()
+    assert text.count("<svg") == len(topological_order(mlp_loss())) + 1
+    assert f'stroke="{CURRENT}"' in text
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_the_command_line_writes_the_animation(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "viz", "tanh(x*w + b)", "--set", "x=1", "w=2", "b=-1.5",
+         "--animate", "bp.html"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "wrote bp.html"
+    assert "digraph" not in done.stdout  # no DOT source on stdout when a file is asked for
+    text = (tmp_path / "bp.html").read_text(encoding="utf-8")
+    assert text.count("<svg") == 1 + 6  # x, w, x*w, b, x*w + b, tanh
+
+
+def test_the_command_line_writes_a_gif_and_a_picture_together(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "viz", "x*x", "--set", "x=3", "-o", "g.svg", "--animate", "g.gif"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-2:] == ["wrote g.svg", "wrote g.gif"]
+    with Image.open(tmp_path / "g.gif") as gif:
+        assert gif.n_frames == 1 + 2
+
+
+def test_the_command_line_refuses_another_animation_suffix(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "viz", "x*x", "--set", "x=3", "--animate", "g.mp4"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "use one of .html, .gif" in done.stderr and "Traceback" not in done.stderr
