@@ -1,4 +1,5 @@
-"""Make the README's pictures: python docs/images.py (writes the PNGs next to this file)."""
+"""Make the README's pictures: python docs/images.py (writes the PNGs and the GIF next to this
+file)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,13 @@ def main() -> None:
     viz.render(mlp_loss(), HERE / "mlp_clusters.png", cluster=True)
     viz.render(mlp_loss(), HERE / "mlp_collapsed.png", cluster=True, collapse=True)
     viz.render(second_derivative(), HERE / "second_derivative.png", rankdir="TB")
+    backward_animation()
+
+
+def backward_animation() -> None:
+    """The neuron's backward pass, one node per frame (the frames replay backward() themselves,
+    so the gradients already in the graph do not matter)."""
+    viz.animate(neuron(), HERE / "neuron_backward.gif")
 
 
 if __name__ == "__main__":
