@@ -445,6 +445,10 @@ node that uses it, and passes its gradient on to its inputs by the chain rule.</
 GIF_DPI = 96
 """Resolution of the GIF's diagrams: readable text, a file of a few hundred kB for a neuron."""
 
+GIF_MAX_SIZE = (1600, 1000)
+"""The largest diagram in a GIF, in pixels: a wider graph (an MLP drawn left to right) is scaled
+down by ``dot`` itself, so its text stays sharp and the file stays small enough to share."""
+
 GIF_MILLISECONDS = (2500, 1800, 4000)
 """How long the GIF shows the forward frame, each backward step, and the last frame."""
 
@@ -478,10 +482,11 @@ def _gif(frames: Sequence[Frame], digraphs: Sequence[graphviz.Digraph]) -> bytes
         ) from None
     title_font = _font(_FONT_SIZE, "DejaVuSans-Bold.ttf", "DejaVuSans.ttf")
     step_font = _font(_FONT_SIZE - 1, "DejaVuSansMono.ttf", "DejaVuSans.ttf")
+    inches = ",".join(f"{pixels / GIF_DPI:.3f}" for pixels in GIF_MAX_SIZE)
     diagrams = []
     for digraph in digraphs:
         digraph = digraph.copy()
-        digraph.attr(dpi=str(GIF_DPI))
+        digraph.attr(dpi=str(GIF_DPI), size=inches)  # scaled down to fit, never up
         diagrams.append(Image.open(io.BytesIO(_pipe(digraph, "png"))).convert("RGB"))
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     caption_width = max(
