@@ -23,7 +23,7 @@ from tinygrad_edu.nn import ACTIVATIONS, INITS, MLP, Layer, Module, Neuron
 # --- micrograd's demo, run unchanged on both libraries ----------------------------------------
 
 DEMO_STEPS = 100
-MICROGRAD_STEPS = 8  # micrograd is ~10x slower per step: compare the first steps one by one
+MICROGRAD_STEPS = 8  # micrograd is several times slower per step: compare the first steps
 
 
 def demo_data() -> tuple[list[list[float]], list[int]]:
