@@ -457,11 +457,19 @@ def test_backward_after_overflow_does_not_crash() -> None:
     assert x.grad == math.inf
 
 
-def test_derivative_in_the_exponent_of_a_negative_base_is_nan() -> None:
+def test_derivative_in_the_exponent_of_a_negative_base_follows_the_real_continuation() -> None:
     x, n = Value(-2.0), Value(2.0)
     (x**n).backward()
     assert x.grad == -4.0
-    assert math.isnan(n.grad)  # (-2)^y exists only at integer y
+    # (-2)**y = 2**y cos(pi y) at integer y; its slope in y there is (-2)**2 * log 2.
+    assert n.grad == pytest.approx(4.0 * math.log(2.0), rel=1e-15)
+    y = Value(3.0)
+    assert grad(Value(-2.0) ** y, y).data == pytest.approx(-8.0 * math.log(2.0), rel=1e-15)
+    h = 1e-6
+    continuation = [2.0 ** (3 + s) * math.cos(math.pi * (3 + s)) for s in (h, -h)]
+    assert (continuation[0] - continuation[1]) / (2 * h) == pytest.approx(
+        -8 * math.log(2), rel=1e-8
+    )
 
 
 # --- numerical stability -------------------------------------------------------------------------

@@ -214,18 +214,18 @@ _sin, _cos, _log, _sigmoid = (
 
 
 def _power_derivatives(x: Any, y: Any, out: Any) -> tuple[Any, Any]:
-    """d(x**y)/dx = y * x**(y-1) and d(x**y)/dy = x**y * log(x).
+    """d(x**y)/dx = y * x**(y-1) and d(x**y)/dy = x**y * log|x|.
 
-    float() reads the data of a float or a Value alike (== on a Value compares identity).
+    For x > 0 the second is the familiar x**y * log(x). For x < 0, x**y is real only at integer
+    y (any other y raised in the forward); there it is the real continuation |x|**y * cos(pi*y),
+    whose derivative in y is x**y * log|x|. So (x - 1)**2 at x < 1 gives its constant 2 a
+    finite gradient rather than nan. float() reads the data of a float or a Value alike
+    (== on a Value compares identity).
     """
     # At x = y = 0, y * x**(y-1) would be 0 * inf; but x**0 is 1 for every x: flat in x.
     dx = 0.0 if float(x) == 0 and float(y) == 0 else y * x ** (y - 1)
-    if float(x) > 0:
-        dy = out * _log(x)
-    elif float(x) == 0:
-        dy = 0.0  # 0**y is 0 for every y > 0: flat in y
-    else:
-        dy = math.nan  # x**y with x < 0 exists only at integer y: no derivative in y
+    # 0**y is 0 for every y > 0: flat in y.
+    dy = 0.0 if float(x) == 0 else out * _log(abs(x))
     return dx, dy
 
 
@@ -251,7 +251,7 @@ OPS: dict[str, Op] = {
     "-": Op(sub, lambda x, y, out: (1.0, -1.0), 2, "d/dx = 1, d/dy = -1"),
     "*": Op(mul, lambda x, y, out: (y, x), 2, "d/dx = y, d/dy = x"),
     "/": Op(div, lambda x, y, out: (1 / y, -out / y), 2, "d/dx = 1/y, d/dy = -x/y²"),
-    "**": Op(power, _power_derivatives, 2, "d/dx = y·x^(y-1), d/dy = x^y·log x"),
+    "**": Op(power, _power_derivatives, 2, "d/dx = y·x^(y-1), d/dy = x^y·log|x|"),
     "neg": Op(neg, lambda x, out: -1.0, 1, "d/dx = -1"),
     "exp": Op(exp, lambda x, out: out, 1, "d/dx = exp x"),
     "log": Op(log, lambda x, out: 1 / x, 1, "d/dx = 1/x"),
