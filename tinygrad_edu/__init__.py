@@ -8,6 +8,7 @@
 7.0
 """
 
+from . import data, functional, nn, optim
 from .engine import Value, grad, is_grad_enabled, local_derivatives, no_grad, topological_order
 from .gradcheck import GradCheck, check_grad, numerical_grad
 from .ops import OPS
@@ -23,6 +24,10 @@ __all__ = [
     "check_grad",
     "GradCheck",
     "OPS",
+    "nn",
+    "functional",
+    "optim",
+    "data",
 ]
 
 __version__ = "0.1.0"
