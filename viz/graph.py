@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from tinygrad_edu import Value, local_derivatives
+from tinygrad_edu import Value, local_derivatives, topological_order
 
 from .options import DrawOptions
 
@@ -54,7 +54,6 @@ __all__ = [
     "Graph",
     "TooManyNodesError",
     "build_graph",
-    "drawing_order",
 ]
 
 Kind = Literal["computed", "parameter", "input", "constant"]
@@ -190,29 +189,6 @@ def _module_path(value: Value) -> str | None:
         return None
     match = PARAMETER_LABEL.match(value.label)
     return match["module"] if match and match["module"] else None
-
-
-def drawing_order(root: Value) -> list[Value]:
-    """Every node reachable from ``root``, each after its inputs, inputs in argument order.
-
-    The same order as ``tinygrad_edu.topological_order`` promises (inputs first, ``root``
-    last), with ties broken left to right so that ``x * w`` draws ``x`` above ``w``. Depth
-    first with an explicit stack: a chain of any length is fine.
-    """
-    order: list[Value] = []
-    seen: set[Value] = set()
-    stack: list[tuple[Value, bool]] = [(root, False)]
-    while stack:
-        node, inputs_placed = stack.pop()
-        if inputs_placed:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        stack.extend((i, False) for i in reversed(node.inputs) if i not in seen)
-    return order
 
 
 def _ancestors(node: Value) -> set[Value]:
@@ -420,7 +396,7 @@ def build_graph(root: Value, options: DrawOptions) -> Graph:
     """
     if not isinstance(root, Value):
         raise TypeError(f"viz draws a Value, not {type(root).__name__}")
-    order = drawing_order(root)
+    order = topological_order(root)
     if not options.collapse and len(order) > options.max_nodes:
         raise _too_many(len(order), options)
     wants_modules = options.cluster or options.collapse
