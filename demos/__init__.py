@@ -1,1 +1,27 @@
-"""Runnable walk-throughs of tinygrad-edu: ``python -m demos``."""
+"""Runnable walk-throughs of tinygrad-edu, in the order the course teaches: ``python -m demos``.
+
+``DEMOS`` is the one list of them: the command line, its summary table and the tests all read it.
+Each name is a module here (``demos/activations.py``) with a ``run(out, quick) -> Report``; each
+also runs alone, ``python -m demos.activations [--out DIR] [--quick]``.
+"""
+
+import matplotlib
+
+# No screen needed: pictures go to files. Set before any demo imports pyplot.
+matplotlib.use("Agg")
+
+DEMOS: dict[str, str] = {
+    "activations": "step, sigmoid, ReLU, tanh and leaky ReLU with their derivatives",
+    "forward_pass": "a three-layer network's forward pass on numpy arrays of Values",
+    "numerical_gradient": "central differences agree with backpropagation",
+    "gradient_descent": "walking downhill, and what too large or too small a step does",
+    "computational_graph": "the shopping example: every gradient on the graph",
+    "chain_rule": "the chain rule as a product of local derivatives",
+    "optimizers": "SGD, Momentum, AdaGrad, RMSprop and Adam on the same valley",
+    "mini_batch": "mini-batch Adam learns the three-arm spiral",
+    "moons": "micrograd's demo: an MLP separates the two moons",
+    "weight_init": "how initialisation shapes the activations of a deep net",
+    "newton": "Newton's method with second derivatives from grad, against gradient descent",
+    "higher_order": "tanh and its derivatives to the fourth, each a graph of its own",
+}
+"""Demo name -> what it teaches, in course order."""

@@ -1,0 +1,193 @@
+"""What every demo shares: its report, saving pictures, progress bars and the command line.
+
+A demo is a module with ``run(out: Path, quick: bool) -> Report``. It writes its files through
+the report (``report.figure``, ``report.graph``, ``report.animation``), which records them, and
+says its key numbers with ``report.say`` (printed at once, kept for the summary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+import traceback
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from tqdm import tqdm
+
+import viz
+from tinygrad_edu import Value
+
+from . import DEMOS
+
+__all__ = ["Report", "progress", "contours", "run_demo", "summary_table", "main", "DEFAULT_OUT"]
+
+DEFAULT_OUT = Path("demos_out")
+FIGURE_DPI = 110  # sharp enough to read, small enough to commit
+PACKAGE = Path(__file__).resolve().parent
+
+plt.rcParams.update(
+    {
+        "figure.facecolor": "white",
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.titlesize": 11,
+        "figure.titlesize": 13,
+        "legend.fontsize": 9,
+        "legend.framealpha": 0.9,
+    }
+)
+
+T = TypeVar("T")
+
+
+@dataclass
+class Report:
+    """What one demo did: the lines it printed, the files it wrote, and its running time."""
+
+    name: str
+    out: Path
+    lines: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+    failed: bool = False
+
+    def say(self, text: str = "") -> None:
+        """Print a line of the report (indented under the demo's heading) and keep it."""
+        self.lines.append(text)
+        print(f"  {text}" if text else "", flush=True)
+
+    def path(self, filename: str) -> Path:
+        """Where a file of this demo goes: one flat folder; by convention each demo's file names
+        start with the demo's name."""
+        return self.out / filename
+
+    def figure(self, fig: Figure, filename: str) -> Path:
+        """Save a matplotlib figure (the suffix picks the format), close it, record it."""
+        path = self.path(filename)
+        fig.savefig(path, dpi=FIGURE_DPI, bbox_inches="tight")
+        plt.close(fig)
+        return self._wrote(path)
+
+    def graph(self, root: Value, filename: str, **options: Any) -> Path:
+        """Render ``root``'s computation graph with ``viz.render`` (options as there)."""
+        return self._wrote(viz.render(root, self.path(filename), **options))
+
+    def animation(self, root: Value, filename: str, **options: Any) -> Path:
+        """The backward pass of ``root`` step by step with ``viz.animate`` (.html or .gif)."""
+        return self._wrote(viz.animate(root, self.path(filename), **options))
+
+    def _wrote(self, path: Path) -> Path:
+        self.files.append(path)
+        return path
+
+
+class Run(Protocol):
+    """A demo's entry point."""
+
+    def __call__(self, out: Path, quick: bool) -> Report: ...
+
+
+def progress(items: Iterable[T], *, total: int, desc: str, quick: bool) -> Iterator[T]:
+    """``items`` with a tqdm progress bar on stderr, shown only in a terminal and not in --quick
+    (tests and logs stay clean)."""
+    hidden = quick or not sys.stderr.isatty()
+    yield from tqdm(items, total=total, desc=f"  {desc}", leave=False, disable=hidden)
+
+
+def contours(
+    ax: Axes,
+    f: Any,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    levels: int | Sequence[float] = 15,
+) -> None:
+    """Contour lines of f(x, y) on the box ``xlim`` × ``ylim``, with the minimum at (0, 0)
+    marked. ``f`` is written once for Values and works as well on numpy arrays of floats."""
+    xs, ys = np.meshgrid(np.linspace(*xlim, 200), np.linspace(*ylim, 200))
+    ax.contour(xs, ys, f(xs, ys), levels=levels, cmap="Greys_r", linewidths=0.8, alpha=0.7)
+    ax.plot(0, 0, "+", color="black", ms=10, mew=1.5)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.grid(False)
+
+
+def run_demo(name: str, out: Path, quick: bool) -> Report:
+    """Run the demo ``name`` into ``out``, timed. A demo that raises is reported as failed (with
+    its traceback on stderr), so the others still run."""
+    print(f"\n== {name}: {DEMOS[name]} ==", flush=True)
+    start = time.perf_counter()
+    run: Run = importlib.import_module(f"demos.{name}").run
+    try:
+        report = run(out, quick)
+    except Exception:
+        traceback.print_exc()
+        report = Report(name, out, failed=True)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def summary_table(reports: Sequence[Report], out: Path) -> str:
+    """One row per demo: its name, seconds and the files it wrote; then the totals."""
+    width = max(len(r.name) for r in reports)
+    lines = [f"{'demo':<{width}}  {'seconds':>7}  files", f"{'-' * width}  {'-' * 7}  -----"]
+    for r in reports:
+        files = "FAILED" if r.failed else ", ".join(p.name for p in r.files)
+        lines.append(f"{r.name:<{width}}  {r.seconds:>7.1f}  {files}")
+    count = sum(len(r.files) for r in reports)
+    total = sum(r.seconds for r in reports)
+    files = "file" if count == 1 else "files"
+    lines.append(f"{'total':<{width}}  {total:>7.1f}  {count} {files} in {out}")
+    return "\n".join(lines)
+
+
+def _arguments(argv: Sequence[str] | None, names: Sequence[str]) -> argparse.Namespace:
+    alone = len(names) == 1
+    parser = argparse.ArgumentParser(
+        prog=f"python -m demos.{names[0]}" if alone else "python -m demos",
+        description=DEMOS[names[0]] if alone else "Run the course's walk-throughs, in order.",
+    )
+    if not alone:
+        parser.add_argument(
+            "only", nargs="*", metavar="NAME",
+            help=f"run only these demos (default: all, in this order): {', '.join(DEMOS)}",
+        )  # fmt: skip
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT,
+        help=f"folder for the pictures (default: {DEFAULT_OUT}/ in the current directory)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes and few steps: seconds, not minutes"
+    )
+    args = parser.parse_args(argv)
+    unknown = [n for n in getattr(args, "only", []) if n not in DEMOS]
+    if unknown:
+        parser.error(f"no demo called {', '.join(unknown)}; choose from {', '.join(DEMOS)}")
+    if args.out.resolve().is_relative_to(PACKAGE):
+        parser.error(f"--out must not be inside the demos package ({PACKAGE})")
+    return args
+
+
+def main(argv: Sequence[str] | None = None, names: Sequence[str] = tuple(DEMOS)) -> int:
+    """The command line of ``python -m demos`` (all ``names``) and ``python -m demos.NAME``
+    (one name). Returns the exit status: 1 if any demo failed."""
+    args = _arguments(argv, names)
+    only = getattr(args, "only", None) or names
+    chosen = [name for name in names if name in only]
+    args.out.mkdir(parents=True, exist_ok=True)
+    reports = [run_demo(name, args.out, args.quick) for name in chosen]
+    print(f"\n== summary{' (--quick)' if args.quick else ''} ==")
+    print(summary_table(reports, args.out))
+    return 1 if any(r.failed for r in reports) else 0
