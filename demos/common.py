@@ -12,7 +12,7 @@ import importlib
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -20,15 +20,25 @@ from typing import Any, Protocol, TypeVar
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
 import viz
-from tinygrad_edu import Value
+from tinygrad_edu import Value, no_grad
 
 from . import DEMOS
 
-__all__ = ["Report", "progress", "contours", "run_demo", "summary_table", "main", "DEFAULT_OUT"]
+__all__ = [
+    "Report",
+    "progress",
+    "contours",
+    "decision_regions",
+    "run_demo",
+    "summary_table",
+    "main",
+    "DEFAULT_OUT",
+]
 
 DEFAULT_OUT = Path("demos_out")
 FIGURE_DPI = 110  # sharp enough to read, small enough to commit
@@ -121,6 +131,30 @@ def contours(
     ax.set_ylim(*ylim)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
+    ax.grid(False)
+
+
+def decision_regions(
+    ax: Axes,
+    classify: Callable[[list[float]], int],
+    X: np.ndarray,
+    y: np.ndarray,
+    resolution: int,
+) -> None:
+    """The class ``classify`` gives each point of a grid over the data, as coloured regions
+    (evaluated under ``no_grad``: nothing recorded), with the samples on top."""
+    pad = 0.25
+    xs = np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, resolution)
+    ys = np.linspace(X[:, 1].min() - pad, X[:, 1].max() + pad, resolution)
+    with no_grad():
+        classes = np.array([[classify([a, b]) for a in xs] for b in ys])
+    colours = ListedColormap(["#4575b4", "#d73027", "#1a9850"][: int(y.max()) + 1])
+    levels = np.arange(int(y.max()) + 2) - 0.5
+    ax.contourf(xs, ys, classes, levels=levels, cmap=colours, alpha=0.25)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap=colours, s=18, edgecolors="black", linewidths=0.4)
+    ax.set_xlabel("x0")
+    ax.set_ylabel("x1")
+    ax.set_aspect("equal")
     ax.grid(False)
 
 
