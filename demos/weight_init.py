@@ -17,7 +17,7 @@ import numpy as np
 
 from tinygrad_edu import Value, no_grad
 
-from .common import Report, main
+from .common import Report, main, progress
 
 LAYERS = 5
 FULL = {"samples": 100, "width": 25}
@@ -65,7 +65,8 @@ def run(out: Path, quick: bool) -> Report:
         "std of the activations per layer:"
     )
     fig, axes = plt.subplots(len(EXPERIMENTS), LAYERS, figsize=(14, 13), sharey="row")
-    for row, (activation, init) in zip(axes, EXPERIMENTS):
+    rows = zip(axes, EXPERIMENTS)
+    for row, (activation, init) in progress(rows, total=len(EXPERIMENTS), desc="nets", quick=quick):
         layers = activations(activation, init, size["samples"], size["width"])
         stds = "  ".join(f"{a.std():.3f}" for a in layers)
         report.say(f"  {activation:<8} {init:<18} {stds}")
