@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import Value, grad, is_grad_enabled, local_derivatives, no_grad, topological_order
+from tinygrad_edu.engine import weighted_sum
 
 # --- known graphs ------------------------------------------------------------------------------
 
@@ -530,3 +531,27 @@ def test_backward_applies_exactly_the_table_rules() -> None:
         for child, local in zip(node.inputs, local_derivatives(node)):
             replayed[child] += local * replayed[node]
     assert [node.grad for node in order] == [replayed[node] for node in order]
+
+
+def test_weighted_sum_builds_the_written_out_graph() -> None:
+    """weighted_sum(w, x, b) is b + w0*x0 + w1*x1 + ...: the same nodes, numbers and grads."""
+    w = [Value(0.5), Value(-1.25), Value(2.0)]
+    x = [Value(3.0), 4.0, Value(-0.75)]  # a plain number becomes a constant, as in w * 4.0
+    b = Value(0.1)
+    fast = weighted_sum(w, x, b)
+    written = b + w[0] * x[0] + w[1] * 4.0 + w[2] * x[2]
+    assert fast.data == written.data
+    fast_order, written_order = topological_order(fast), topological_order(written)
+    assert [n.op for n in fast_order] == [n.op for n in written_order]
+    assert [n.data for n in fast_order] == [n.data for n in written_order]
+    first = fast.inputs[0].inputs[0]  # b + w0*x0
+    assert first.inputs[0] is b
+    assert first.inputs[1].inputs == (w[0], x[0])
+    fast.backward()
+    grads = [v.grad for v in w + [b]]
+    for v in w + [b]:
+        v.grad = 0.0
+    written.backward()
+    assert grads == [v.grad for v in w + [b]]
+    with no_grad():
+        assert weighted_sum(w, x, b).inputs == ()

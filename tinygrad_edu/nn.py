@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from .engine import Number, Value
+from .engine import Number, Value, weighted_sum
 
 __all__ = [
     "ACTIVATIONS",
@@ -283,10 +283,7 @@ class Neuron(Module):
             raise ValueError(f"this neuron takes {len(self.w)} inputs, got {len(x)}")
         # The sum in micrograd's order, b + w0*x0 + w1*x1 + ..., for the same floating-point
         # result; starting from b (not from 0) adds no constant node.
-        act = self.b
-        for wi, xi in zip(self.w, x):
-            act = act + wi * xi
-        out = self._activate(act)
+        out = self._activate(weighted_sum(self.w, x, self.b))
         out.label = self.path  # names the output node, so diagrams can group the neuron
         return out
 
