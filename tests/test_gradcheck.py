@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tinygrad_edu import Value, check_grad, engine, numerical_grad
+from tinygrad_edu import Value, check_grad, engine, grad, numerical_grad
 
 
 def sum_of_squares(x0: Value, x1: Value) -> Value:
@@ -68,3 +68,17 @@ def test_check_grad_repr_is_a_readable_table() -> None:
     assert lines[1].split() == ["i", "analytic", "numeric", "abs", "error"]
     assert lines[2].split()[:2] == ["0", "6"]
     assert lines[3].split()[:2] == ["1", "8"]
+
+
+def test_numerical_grad_of_a_function_that_differentiates() -> None:
+    """f(x) = d/dx tanh(x) through grad(): its slope is the second derivative of tanh."""
+
+    def slope_of_tanh(x: Value) -> Value:
+        return grad(x.tanh(), x)
+
+    t = math.tanh(0.5)
+    second = -2 * t * (1 - t**2)
+    assert numerical_grad(slope_of_tanh, [0.5]) == pytest.approx([second], abs=1e-8)
+    result = check_grad(slope_of_tanh, [0.5])
+    assert result.ok
+    assert result.analytic[0] == pytest.approx(second, rel=1e-12)

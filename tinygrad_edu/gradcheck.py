@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .engine import Number, Value, _to_float, no_grad
+from .engine import Number, Value, _to_float
 
 __all__ = ["numerical_grad", "check_grad", "GradCheck"]
 
@@ -29,19 +29,19 @@ def _evaluate(f: Function, point: list[float]) -> float:
 def numerical_grad(f: Function, xs: Sequence[Number | Value], eps: float = 1e-6) -> list[float]:
     """Central differences: df/dx_i ≈ (f(.., x_i + eps, ..) - f(.., x_i - eps, ..)) / (2·eps).
 
-    ``f`` takes one Value per entry of ``xs`` and returns a Value; it is evaluated under
-    ``no_grad`` (2 calls per entry). The error is O(eps²) from truncation plus about
-    1e-16·|f|/eps from rounding, so eps = 1e-6 gives roughly ten correct digits.
+    ``f`` takes one Value per entry of ``xs`` and returns a Value (2 calls per entry). It runs
+    with recording on, so an ``f`` that itself differentiates (``grad(y, x)`` inside) is
+    measured correctly. The error is O(eps²) from truncation plus about 1e-16·|f|/eps from
+    rounding, so eps = 1e-6 gives roughly ten correct digits.
     """
     point = _points(xs)
     if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a positive finite number, not {eps!r}")
     slopes = []
-    with no_grad():
-        for i, x in enumerate(point):
-            up = point[:i] + [x + eps] + point[i + 1 :]
-            down = point[:i] + [x - eps] + point[i + 1 :]
-            slopes.append((_evaluate(f, up) - _evaluate(f, down)) / (2 * eps))
+    for i, x in enumerate(point):
+        up = point[:i] + [x + eps] + point[i + 1 :]
+        down = point[:i] + [x - eps] + point[i + 1 :]
+        slopes.append((_evaluate(f, up) - _evaluate(f, down)) / (2 * eps))
     return slopes
 
 
