@@ -5,12 +5,15 @@
 Two shapes: a chain (``y = y * w``, each node feeding the next: the depth a recursive engine
 cannot handle) and a wide sum (n leaves added one after another into a single root). The
 per-node time of the largest size over the smallest tells whether anything grows faster than
-linearly; the target is at most 1.5.
+linearly; the target is at most 1.5. The same shapes are timed again with the cyclic garbage
+collector paused during the measurement: the difference is the collector tracing the live graph
+while it grows (it runs more often, over more objects, as the heap grows).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import time
 from collections.abc import Callable
@@ -38,27 +41,42 @@ def wide_sum(n: int) -> Value:
     return total
 
 
-def seconds_per_node(build: Callable[[int], Value], n: int, repeats: int) -> float:
-    """Median over ``repeats`` of (forward + backward seconds) / n."""
+def seconds_per_node(
+    build: Callable[[int], Value], n: int, repeats: int, collector: bool = True
+) -> float:
+    """Median over ``repeats`` of (forward + backward seconds) / n, with the cyclic garbage
+    collector running as usual, or paused for the measurement (and restored after it)."""
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
-        build(n).backward()
-        times.append(time.perf_counter() - start)
+        gc.collect()
+        if not collector:
+            gc.disable()
+        try:
+            start = time.perf_counter()
+            build(n).backward()
+            times.append(time.perf_counter() - start)
+        finally:
+            gc.enable()
     return statistics.median(times) / n
 
 
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10**3, 10**4, 10**5, 10**6])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="at least; small sizes run more")
     args = parser.parse_args(argv)
 
     rows = []
-    for shape in (chain, wide_sum):
-        per_node = [seconds_per_node(shape, n, args.repeats) for n in args.sizes]
-        cells = [f"{t * 1e9:.0f}" for t in per_node]
-        rows.append([shape.__name__, *cells, f"{per_node[-1] / per_node[0]:.2f}"])
+    for collector in (True, False):
+        for shape in (chain, wide_sum):
+            # Small graphs are timed many more times, so every median rests on a million nodes.
+            per_node = [
+                seconds_per_node(shape, n, max(args.repeats, 10**6 // n), collector)
+                for n in args.sizes
+            ]
+            cells = [f"{t * 1e9:.0f}" for t in per_node]
+            name = shape.__name__ + ("" if collector else " (gc paused)")
+            rows.append([name, *cells, f"{per_node[-1] / per_node[0]:.2f}"])
     header = ["shape", *(f"{n:,} nodes" for n in args.sizes), "largest / smallest"]
     report = f"Forward + backward, nanoseconds per node ({machine()})\n\n" + table(header, rows)
     print(report)
