@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> str:
                 f"{difference:.1e}",
             ]
         )
-    header = ["engine", "ms per step (median)", "speed-up", "in gc", "max |loss - micrograd's|"]
+    header = ["engine", "ms per step (median)", "speed-up", "in gc", "max loss difference"]
     report = (
         f"micrograd's moons step, {args.samples} samples, MLP 2-16-16-1, {args.steps} steps "
         f"each after {args.warmup} untimed, alternating ({machine()})\n\n"

@@ -1,6 +1,6 @@
 """Time per node from a thousand to a million nodes: forward + backward must stay linear.
 
-    python benchmarks/scaling.py [--sizes 1000 10000 100000 1000000] [--repeats 3]
+    python benchmarks/scaling.py [--sizes 1000 10000 100000 1000000] [--repeats 3] [--nodes 1000000]
 
 Two shapes: a chain (``y = y * w``, each node feeding the next: the depth a recursive engine
 cannot handle) and a wide sum (n leaves added one after another into a single root). The
@@ -64,14 +64,17 @@ def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10**3, 10**4, 10**5, 10**6])
     parser.add_argument("--repeats", type=int, default=3, help="at least; small sizes run more")
+    parser.add_argument(
+        "--nodes", type=int, default=10**6, help="nodes timed per size in all (small sizes repeat)"
+    )
     args = parser.parse_args(argv)
 
     rows = []
     for collector in (True, False):
         for shape in (chain, wide_sum):
-            # Small graphs are timed many more times, so every median rests on a million nodes.
+            # Small graphs are timed many more times, so every median rests on as many nodes.
             per_node = [
-                seconds_per_node(shape, n, max(args.repeats, 10**6 // n), collector)
+                seconds_per_node(shape, n, max(args.repeats, args.nodes // n), collector)
                 for n in args.sizes
             ]
             cells = [f"{t * 1e9:.0f}" for t in per_node]

@@ -54,7 +54,7 @@ def test_memory_reports_bytes_per_node_for_both_engines(load: object) -> None:
 
 
 def test_scaling_reports_every_size_and_shape(load: object) -> None:
-    report = load("scaling").main(["--sizes", "100", "1000", "--repeats", "1"])  # type: ignore[operator]
+    report = load("scaling").main(["--sizes", "100", "1000", "--repeats", "1", "--nodes", "1000"])  # type: ignore[operator]
     rows = table_rows(report)
     assert set(rows) >= {"chain", "wide_sum", "chain (gc paused)", "wide_sum (gc paused)"}
     for shape in ("chain", "wide_sum"):
