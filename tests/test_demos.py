@@ -319,6 +319,9 @@ def test_higher_order_derivatives_of_tanh(quick: QuickRun) -> None:
     for order, value in enumerate(expected):
         pattern = rf"d\^{order}/dx\^{order} tanh\(x\) at x = 0.5: ({NUMBER})"
         assert quick.numbers("higher_order", pattern) == pytest.approx([value], abs=1e-9)
+    for order, value in enumerate(expected[1:] + [3.9522195637], start=1):
+        pattern = rf"d\^{order} by central differences of d\^{order - 1}: ({NUMBER})"
+        assert quick.numbers("higher_order", pattern) == pytest.approx([value], abs=1e-6)
     (fourth,) = quick.numbers("higher_order", rf"d\^4/dx\^4 tanh\(x\) at x = 0.5: ({NUMBER})")
     (by_backward,) = quick.numbers("higher_order", rf"x.grad = ({NUMBER})")
     assert fourth == by_backward == pytest.approx(3.9522195637, abs=1e-9)
