@@ -32,7 +32,14 @@ import graphviz
 
 from tinygrad_edu import OPS, Value, local_derivatives, topological_order
 
-from .dot import MISSING_GRAPHVIZ, GraphvizNotFoundError, Look, Styling, to_digraph
+from .dot import (
+    MISSING_GRAPHVIZ,
+    GraphvizNotFoundError,
+    Look,
+    Styling,
+    format_number,
+    to_digraph,
+)
 from .graph import Edge, Graph, build_graph, kind_of
 from .options import DrawOptions
 
@@ -255,9 +262,10 @@ def _named_graph(root: Value, options: DrawOptions, names: Mapping[Value, str]) 
     return graph
 
 
-def _styling(frame: Frame, graph: Graph) -> Styling:
+def _styling(frame: Frame, graph: Graph, widths: Mapping[Value, int]) -> Styling:
     """Emphasis for one frame: the current node outlined, its gradient's edges emphasised, the
-    nodes not reached yet faded (none in the forward frame)."""
+    nodes not reached yet faded (none in the forward frame). Every gradient is padded to
+    ``widths``, its widest text in any frame, so that all frames share one layout."""
     current = frame.node
     inside = {box.output: box.members for box in graph.boxes}  # collapse=True: a box per Neuron
 
@@ -271,14 +279,25 @@ def _styling(frame: Frame, graph: Graph) -> Styling:
             return Look(outline=CURRENT)
         return Look(faded=current is not None and edge.node not in frame.grads)
 
-    return Styling(node=node, edge=edge, grad=lambda value: frame.grads.get(value, 0.0))
+    return Styling(
+        node=node,
+        edge=edge,
+        grad=lambda value: frame.grads.get(value, 0.0),
+        grad_width=lambda value: widths.get(value, 0),
+    )
 
 
 def _digraphs(root: Value, options: DrawOptions) -> tuple[list[Frame], list[graphviz.Digraph]]:
     names = node_names(root)
     graph = _named_graph(root, options, names)  # raises TooManyNodesError, as draw does
     frames = backward_frames(root, options.precision)
-    return frames, [to_digraph(graph, options, _styling(frame, graph)) for frame in frames]
+    nodes = topological_order(root)
+    widths = {
+        value: max(len(format_number(f.grads.get(value, 0.0), options.precision)) for f in frames)
+        for value in nodes
+    }
+    digraphs = [to_digraph(graph, options, _styling(frame, graph, widths)) for frame in frames]
+    return frames, digraphs
 
 
 def _pipe(digraph: graphviz.Digraph, fmt: str) -> bytes:

@@ -81,15 +81,22 @@ def _stored_grad(value: Value) -> float:
     return value.grad
 
 
+def _no_width(_: Value) -> int:
+    return 0
+
+
 @dataclass(frozen=True)
 class Styling:
     """Hooks the drawing calls: ``node(value)`` and ``edge(edge)`` give a Look; ``grad(value)``
     gives the gradient to print (``value.grad`` by default; the animation shows the gradient
-    accumulated so far)."""
+    accumulated so far); ``grad_width(value)`` the fewest characters its number takes, padded
+    with figure spaces, so that a node keeps its size while the number changes (the animation
+    gives each node the width of its widest number, and so keeps one layout in every frame)."""
 
     node: Callable[[Value], Look] = field(default=_no_emphasis)
     edge: Callable[[Edge], Look] = field(default=_no_emphasis)
     grad: Callable[[Value], float] = field(default=_stored_grad)
+    grad_width: Callable[[Value], int] = field(default=_no_width)
 
 
 FADED = "#c8c8c8"
@@ -153,6 +160,23 @@ def grad_colors(grad: float, largest: float) -> tuple[str, str]:
 # --- nodes ------------------------------------------------------------------------------------
 
 
+FIGURE_SPACE = "\u2007"  # as wide as a digit
+OUTLINE = 3  # the thickest frame a node is drawn with (the root's, and the animation's outline)
+
+
+def _framed(table: str, border: int) -> str:
+    """An HTML-like label of ``table`` (a <TABLE> whose frame is ``border`` thick), with a
+    margin that makes up the difference to the thickest frame: a node keeps its size, and the
+    layout its place, whether or not it is outlined."""
+    margin = OUTLINE - border
+    if margin <= 0:
+        return f"<{table}>"
+    return (
+        f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="{margin}">'
+        f"<TR><TD>{table}</TD></TR></TABLE>>"
+    )
+
+
 def _cell(text: str, *, bgcolor: str | None = None, color: str = INK, bold: bool = False) -> str:
     fill = f' BGCOLOR="{bgcolor}"' if bgcolor else ""
     if not text:
@@ -177,7 +201,8 @@ class _Painter:
 
     def grad_cell(self, value: Value, ink: str) -> str:
         grad = self.styling.grad(value)
-        text = f"grad {self.number(grad)}"
+        number = self.number(grad).rjust(self.styling.grad_width(value), FIGURE_SPACE)
+        text = f"grad {number}"
         if not self.options.color or ink == FADED:
             return _cell(text, color=ink)
         fill, text_ink = grad_colors(grad, self.largest)
@@ -202,10 +227,11 @@ class _Painter:
         if look.outline:
             border, frame = 3, look.outline
         style = ' STYLE="rounded"' if node.kind == "parameter" else ""
-        return (
-            f'<<TABLE BORDER="{border}" COLOR="{frame}" CELLBORDER="0" CELLSPACING="0" '
-            f'CELLPADDING="5" BGCOLOR="#ffffff"{style}><TR>{"<VR/>".join(cells)}</TR></TABLE>>'
+        table = (
+            f'<TABLE BORDER="{border}" COLOR="{frame}" CELLBORDER="0" CELLSPACING="0" '
+            f'CELLPADDING="5" BGCOLOR="#ffffff"{style}><TR>{"<VR/>".join(cells)}</TR></TABLE>'
         )
+        return _framed(table, border)
 
     def box_label(self, box: NeuronBox, look: Look) -> str:
         ink = FADED if look.faded else INK
@@ -240,10 +266,11 @@ class _Painter:
         border, frame = (3, ROOT_TINT) if is_root else (1, ink)
         if look.outline:
             border, frame = 3, look.outline
-        return (
-            f'<<TABLE BORDER="{border}" COLOR="{frame}" CELLBORDER="0" CELLSPACING="0" '
-            f'CELLPADDING="4" BGCOLOR="#ffffff" STYLE="rounded">{"".join(rows)}</TABLE>>'
+        table = (
+            f'<TABLE BORDER="{border}" COLOR="{frame}" CELLBORDER="0" CELLSPACING="0" '
+            f'CELLPADDING="4" BGCOLOR="#ffffff" STYLE="rounded">{"".join(rows)}</TABLE>'
         )
+        return _framed(table, border)
 
     def add_nodes(self, digraph: graphviz.Digraph, ids: set[str] | None) -> None:
         """Add the nodes whose ids are in ``ids`` (all when None)."""
