@@ -25,12 +25,14 @@ from tinygrad_edu import Value, local_derivatives, nn, topological_order
 from viz.animate import (
     CURRENT,
     Frame,
+    _digraphs,
     backward_frames,
     local_formula,
     node_names,
     short_number,
 )
 from viz.graph import TooManyNodesError
+from viz.options import DrawOptions
 
 
 def neuron() -> Value:
@@ -383,3 +385,16 @@ def test_the_command_line_refuses_another_animation_suffix(tmp_path: Path) -> No
     )  # fmt: skip
     assert done.returncode == 1
     assert "use one of .html, .gif" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_every_frame_has_the_same_layout() -> None:
+    """No node moves between frames: the outline and the changing gradients keep their sizes."""
+    frames, digraphs = _digraphs(mlp_loss(), DrawOptions())
+    layouts = set()
+    for digraph in digraphs:
+        plain = digraph.pipe(format="plain").decode()
+        # "node NAME X Y WIDTH HEIGHT LABEL ...": where each node stands, and its size
+        places = [line.split()[1:6] for line in plain.splitlines() if line.startswith("node ")]
+        layouts.add(tuple(tuple(place) for place in places))
+    assert len(frames) == len(digraphs) > 10
+    assert len(layouts) == 1

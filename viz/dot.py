@@ -89,9 +89,9 @@ def _no_width(_: Value) -> int:
 class Styling:
     """Hooks the drawing calls: ``node(value)`` and ``edge(edge)`` give a Look; ``grad(value)``
     gives the gradient to print (``value.grad`` by default; the animation shows the gradient
-    accumulated so far); ``grad_width(value)`` the fewest characters its number takes, padded
-    with figure spaces, so that a node keeps its size while the number changes (the animation
-    gives each node the width of its widest number, and so keeps one layout in every frame)."""
+    accumulated so far); ``grad_width(value)`` the most characters its number will take (0:
+    as many as it takes now): the cell is made that wide, so that a node keeps its size while
+    the number changes (the animation keeps one layout in every frame this way)."""
 
     node: Callable[[Value], Look] = field(default=_no_emphasis)
     edge: Callable[[Edge], Look] = field(default=_no_emphasis)
@@ -160,7 +160,7 @@ def grad_colors(grad: float, largest: float) -> tuple[str, str]:
 # --- nodes ------------------------------------------------------------------------------------
 
 
-FIGURE_SPACE = "\u2007"  # as wide as a digit
+POINTS_PER_CHARACTER = 7.5  # a generous width for a digit or letter of the 12 pt font
 OUTLINE = 3  # the thickest frame a node is drawn with (the root's, and the animation's outline)
 
 
@@ -177,8 +177,17 @@ def _framed(table: str, border: int) -> str:
     )
 
 
-def _cell(text: str, *, bgcolor: str | None = None, color: str = INK, bold: bool = False) -> str:
+def _cell(
+    text: str,
+    *,
+    bgcolor: str | None = None,
+    color: str = INK,
+    bold: bool = False,
+    width: int = 0,
+) -> str:
     fill = f' BGCOLOR="{bgcolor}"' if bgcolor else ""
+    if width:
+        fill += f' WIDTH="{width}"'  # at least this many points
     if not text:
         return f"<TD{fill}> </TD>"  # Graphviz rejects an empty <FONT></FONT>
     body = f"<B>{text}</B>" if bold else text
@@ -201,12 +210,15 @@ class _Painter:
 
     def grad_cell(self, value: Value, ink: str) -> str:
         grad = self.styling.grad(value)
-        number = self.number(grad).rjust(self.styling.grad_width(value), FIGURE_SPACE)
-        text = f"grad {number}"
+        text = f"grad {self.number(grad)}"
+        # Room for the widest number this cell will show (and its padding), more than the text
+        # ever needs, so that the cell keeps one width while its number changes.
+        chars = self.styling.grad_width(value)
+        width = round((len("grad ") + chars) * POINTS_PER_CHARACTER) + 10 if chars else 0
         if not self.options.color or ink == FADED:
-            return _cell(text, color=ink)
+            return _cell(text, color=ink, width=width)
         fill, text_ink = grad_colors(grad, self.largest)
-        return _cell(text, bgcolor=fill, color=text_ink)
+        return _cell(text, bgcolor=fill, color=text_ink, width=width)
 
     def value_label(self, node: ValueNode, look: Look) -> str:
         value = node.value
