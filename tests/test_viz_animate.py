@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from examples import neuron
 from hypothesis import assume, given
 from PIL import Image
 from test_gradients_property import Tree, build, points, trees
@@ -33,18 +34,6 @@ from viz.animate import (
 )
 from viz.graph import TooManyNodesError
 from viz.options import DrawOptions
-
-
-def neuron() -> Value:
-    """o = tanh(x1*w1 + x2*w2 + b) with n = x1*w1 + x2*w2 + b; backward() not run."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o
 
 
 def mlp_loss() -> Value:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import examples
 import pytest
 
 import viz
@@ -22,12 +23,8 @@ from viz.options import DrawOptions
 
 
 def neuron() -> Value:
-    """o = tanh(x1*w1 + x2*w2 + b) at the numbers of the classic walkthrough, after backward."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    o = (x1 * w1 + x2 * w2 + b).tanh()
-    o.label = "o"
+    """The course's neuron (see examples.neuron), after backward()."""
+    o = examples.neuron()
     o.backward()
     return o
 
@@ -142,7 +139,7 @@ def test_edge_grads_label_each_edge_into_an_operation_with_its_local_derivative(
     assert local[("x1", "*")] == -3.0
     assert local[("w1", "*")] == 2.0
     assert local[("b", "+")] == 1.0
-    assert local[("", "tanh")] == pytest.approx(0.5)
+    assert local[("n", "tanh")] == pytest.approx(0.5)
     source = viz.draw(o, edge_grads=True).source
     assert 'label=" -3.0000 "' in source and 'label=" 2.0000 "' in source
     assert "the chain-rule factor" in source  # the legend explains the numbers
