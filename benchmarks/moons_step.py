@@ -1,14 +1,16 @@
 """micrograd's demo training step, on tinygrad_edu and on micrograd, side by side.
 
-    python benchmarks/moons_step.py [--steps 10] [--samples 100] [--warmup 3]
+    python benchmarks/moons_step.py [--steps 20] [--block 5] [--warmup 3] [--samples 100]
 
 The step of micrograd's demo notebook: the moons (100 samples), an MLP 2-16-16-1 built after
 ``random.seed(1337)``, the SVM max-margin loss plus 1e-4 L2, full batch, backward, and SGD with
-``lr = 1.0 - 0.9 k / 100``. Both engines train their own model in the same process, one step
-each in turn; the table gives the median step time, the ratio, the share of each step spent in
-the cyclic garbage collector, and the largest difference between the two engines' losses. Each
-step starts after a full collection, untimed, so neither engine pays for the other's garbage. If
-PyTorch is importable, the same scalar graph built from 0-d float64 tensors is a third column.
+``lr = 1.0 - 0.9 k / 100``. Both engines train their own model in the same process, in
+alternating blocks of consecutive steps: within a block an engine runs as a training loop does,
+collecting its own garbage on its own clock; between blocks a full collection, untimed, so that
+neither pays for the other's garbage. The first steps (heap growth) are not timed. The table
+gives the median step time, the ratio, the share of the steps spent in the cyclic garbage
+collector, and the largest difference between the two engines' losses. If PyTorch is
+importable, the same scalar graph built from 0-d float64 tensors is a third row.
 """
 
 from __future__ import annotations
@@ -111,11 +113,10 @@ def pytorch_step(model: nn.MLP, X: list[list[float]], y: list[int]) -> Step | No
 
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=10, help="training steps per engine")
+    parser.add_argument("--steps", type=int, default=20, help="timed training steps per engine")
+    parser.add_argument("--block", type=int, default=5, help="consecutive steps per turn")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps per engine first")
     parser.add_argument("--samples", type=int, default=100)
-    parser.add_argument(
-        "--warmup", type=int, default=3, help="untimed steps per engine first (heap growth)"
-    )
     args = parser.parse_args(argv)
 
     X_np, y_np = make_moons(args.samples, noise=0.1, seed=0)
@@ -125,20 +126,20 @@ def main(argv: list[str] | None = None) -> str:
     seconds: dict[str, list[float]] = {name: [] for name in steps}
     gc_seconds: dict[str, list[float]] = {name: [] for name in steps}
     losses: dict[str, list[float]] = {name: [] for name in steps}
-    for k in range(args.warmup + args.steps):
+    blocks = [args.warmup] + [args.block] * (args.steps // args.block)
+    if args.steps % args.block:
+        blocks.append(args.steps % args.block)
+    for index, size in enumerate(blocks):
         for name, step in steps.items():
-            # Each step starts from a clean heap: the other engine's cyclic garbage is not
-            # collected on this one's clock. (micrograd's own garbage is collected here too,
-            # off its clock: the speed-up is a lower bound.)
-            gc.collect()
-            with gc_timer() as collections:
-                start = time.perf_counter()
-                losses[name].append(step(k))
-                seconds[name].append(time.perf_counter() - start)
-            gc_seconds[name].append(sum(collections))
-            if k < args.warmup:  # the first steps also grow the heap: not what is measured
-                seconds[name].pop()
-                gc_seconds[name].pop()
+            gc.collect()  # what earlier blocks left, the other engine's included: off every clock
+            for _ in range(size):
+                with gc_timer() as collections:
+                    start = time.perf_counter()
+                    losses[name].append(step(len(losses[name])))
+                    elapsed = time.perf_counter() - start
+                if index > 0:  # block 0 is the warm-up: the heap grows, nothing is timed
+                    seconds[name].append(elapsed)
+                    gc_seconds[name].append(sum(collections))
 
     reference = statistics.median(seconds["micrograd"])
     rows = []
@@ -158,7 +159,8 @@ def main(argv: list[str] | None = None) -> str:
     header = ["engine", "ms per step (median)", "speed-up", "in gc", "max loss difference"]
     report = (
         f"micrograd's moons step, {args.samples} samples, MLP 2-16-16-1, {args.steps} steps "
-        f"each after {args.warmup} untimed, alternating ({machine()})\n\n"
+        f"each after {args.warmup} untimed, in alternating blocks of {args.block} ({machine()})"
+        "\n\n"
         + table(header, rows)
         + f"\n\nlosses, first and last step: {losses['tinygrad_edu'][0]:.12f} "
         f"... {losses['tinygrad_edu'][-1]:.12f}"

@@ -38,7 +38,9 @@ def table_rows(report: str) -> dict[str, list[str]]:
 
 
 def test_moons_step_runs_both_engines_with_the_same_losses(load: object) -> None:
-    report = load("moons_step").main(["--steps", "2", "--samples", "10", "--warmup", "1"])  # type: ignore[operator]
+    report = load("moons_step").main(
+        ["--steps", "3", "--block", "2", "--samples", "10", "--warmup", "1"]
+    )  # type: ignore[operator]
     rows = table_rows(report)
     assert {"tinygrad_edu", "micrograd"} <= set(rows)
     assert rows["micrograd"][1] == "1.0x"
