@@ -418,44 +418,29 @@ def _propagate(order: list[Value]) -> None:
             a.grad += b.data * g  # type: ignore[union-attr]
             b.grad += a.data * g  # type: ignore[union-attr]
             continue
-        rule = _DERIVATIVE[op]
-        try:
-            local = rule(a.data, node.data) if b is None else rule(a.data, b.data, node.data)
-        except (ArithmeticError, ValueError):
-            local = _ieee_local_derivative(node)
-        if b is None:
-            a.grad += local * g
-        else:
-            a.grad += local[0] * g
+        local = local_derivatives(node)
+        a.grad += local[0] * g
+        if b is not None:
             b.grad += local[1] * g
 
 
 def local_derivatives(node: Value) -> tuple[float, ...]:
     """The chain-rule factors at ``node``: d node / d input for each of ``node.inputs``, as floats.
 
-    These are the numbers ``backward()`` multiplies by ``node.grad`` (``()`` for a leaf); an
-    infinite local derivative is ±inf, as IEEE 754 says.
+    These are the numbers ``backward()`` multiplies by ``node.grad`` (``()`` for a leaf). Where
+    Python floats raise but IEEE 754 has an answer (sqrt'(0) = 0.5 / 0 = inf), the rule is
+    evaluated again on constant Values in IEEE mode.
     """
-    a, b = node._a, node._b
-    if a is None:
+    if node._a is None:
         return ()
     rule = _DERIVATIVE[node.op]
+    args: list[Any] = [x.data for x in node.inputs] + [node.data]
     try:
-        local = rule(a.data, node.data) if b is None else rule(a.data, b.data, node.data)
+        local = rule(*args)
     except (ArithmeticError, ValueError):
-        local = _ieee_local_derivative(node)
-    return (float(local),) if b is None else (float(local[0]), float(local[1]))
-
-
-def _ieee_local_derivative(node: Value) -> Any:
-    """The node's local derivative(s) where Python floats raise but IEEE 754 has an answer
-    (0.5 / 0 = inf): the rule evaluated on constant Values in IEEE mode."""
-    args = [Value(x.data) for x in node.inputs] + [Value(node.data)]
-    with ieee_arithmetic(), no_grad():
-        local = _DERIVATIVE[node.op](*args)
-    if len(args) == 2:
-        return float(local)
-    return float(local[0]), float(local[1])
+        with ieee_arithmetic(), no_grad():
+            local = rule(*(Value(x) for x in args))
+    return (float(local),) if len(args) == 2 else (float(local[0]), float(local[1]))
 
 
 # --- derivatives as Values, to any order -------------------------------------------------
