@@ -17,6 +17,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tinygrad_edu import OPS, Value, grad, numerical_grad, topological_order
+from tinygrad_edu.ops import BINARY, UNARY
 
 Fn = Callable[..., Value]
 
@@ -130,9 +131,6 @@ def test_each_op_second_derivative_matches_central_differences(
 
 Tree = tuple[Any, ...]
 
-UNARY_NAMES = sorted(name for name, op in OPS.items() if op.arity == 1)
-BINARY_NAMES = sorted(name for name, op in OPS.items() if op.arity == 2)
-
 
 def positive_of(v: Value) -> Value:
     return v * v + 0.5
@@ -163,8 +161,8 @@ leaves = st.one_of(
 trees = st.recursive(
     leaves,
     lambda children: st.one_of(
-        st.tuples(st.sampled_from(UNARY_NAMES), children),
-        st.tuples(st.sampled_from(BINARY_NAMES), children, children),
+        st.tuples(st.sampled_from(UNARY), children),
+        st.tuples(st.sampled_from(BINARY), children, children),
     ),
     max_leaves=8,
 )
