@@ -1,8 +1,8 @@
-"""What the benchmarks share: the two engines side by side, timing, and a plain-text table.
+"""What the benchmarks share: the two engines, timing the garbage collector, a plain-text table.
 
 Run a benchmark from the repository root: ``python benchmarks/NAME.py`` (``--help`` for sizes).
-Timings are medians over alternating runs (A, B, A, B ...) in one process, so that a noisy,
-shared machine slows both engines alike; the figures to trust are the ratios.
+Engines are compared in one process, taking turns, so that a noisy, shared machine slows both
+alike; the figures to trust are the ratios.
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from __future__ import annotations
 import gc
 import os
 import platform
-import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -36,17 +35,6 @@ def micrograd_engine() -> ModuleType:
 def engines() -> dict[str, Any]:
     """The Value class of each engine, by name."""
     return {"tinygrad_edu": tinygrad_edu.Value, "micrograd": micrograd_engine().Value}
-
-
-def median_times(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median seconds of each run, the runs alternating so that both see the same machine."""
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 @contextmanager
