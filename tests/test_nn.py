@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tinygrad_edu import Value
 from tinygrad_edu.data import make_moons
-from tinygrad_edu.nn import ACTIVATIONS, INITS, MLP, Layer, Module, Neuron
+from tinygrad_edu.nn import ACTIVATIONS, INITS, MLP, Layer, Module, Neuron, Parameter
 
 # --- micrograd's demo, run unchanged on both libraries ----------------------------------------
 
@@ -281,13 +281,15 @@ def test_standalone_layer_and_neuron_are_named_from_themselves() -> None:
     assert [p.label for p in neuron.parameters()] == ["w.0", "w.1", "b"]
 
 
-def test_a_neurons_output_is_labelled_with_its_path() -> None:
+def test_every_module_call_records_its_scope_and_parameters_are_parameters() -> None:
     model = MLP(2, [3, 1])
-    hidden = model.layers[0].outputs([1.0, 2.0])
-    assert [out.label for out in hidden] == [f"layers.0.neurons.{j}" for j in range(3)]
+    assert all(isinstance(p, Parameter) for p in model.parameters())
     score = model([1.0, 2.0])
-    assert isinstance(score, Value) and score.label == "layers.1.neurons.0"
-    assert Neuron(2)([1.0, 2.0]).label == ""
+    assert isinstance(score, Value) and score.label == ""  # labels are the user's
+    assert score.scope == "MLP/layers.1/neurons.0"
+    hidden = score.inputs[1].inputs[1]  # score = (b + w0*h0 + w1*h1) + w2*h2: h2, a relu
+    assert hidden.op == "relu" and hidden.scope == "MLP/layers.0/neurons.2"
+    assert Neuron(2)([1.0, 2.0]).scope == "Neuron"
 
 
 @given(

@@ -9,12 +9,29 @@
 """
 
 from . import data, functional, nn, optim
-from .engine import Value, grad, is_grad_enabled, local_derivatives, no_grad, topological_order
+from .engine import (
+    Parameter,
+    Scope,
+    Value,
+    current_scope,
+    define_op,
+    grad,
+    is_grad_enabled,
+    local_derivatives,
+    no_grad,
+    scope,
+    topological_order,
+)
 from .gradcheck import GradCheck, check_grad, numerical_grad
 from .ops import OPS
 
 __all__ = [
     "Value",
+    "Parameter",
+    "scope",
+    "Scope",
+    "current_scope",
+    "define_op",
     "grad",
     "no_grad",
     "is_grad_enabled",

@@ -23,17 +23,24 @@ Design notes (why it is fast and frees memory promptly):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import inspect
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
+from types import TracebackType
 from typing import Any, Union, overload
 
 import numpy as np
 
-from .ops import OPS, ieee_arithmetic
+from .ops import BUILTINS, OPS, Op, ieee_arithmetic
 
 __all__ = [
     "Value",
+    "Parameter",
+    "Scope",
+    "scope",
+    "current_scope",
+    "define_op",
     "grad",
     "no_grad",
     "is_grad_enabled",
@@ -49,7 +56,34 @@ Number = float | int | bool | np.number | np.bool_
 
 Operand = Union["Value", Number]
 
-_RECORDING: ContextVar[bool] = ContextVar("tinygrad_edu_recording", default=True)
+
+class Scope(str):
+    """Where a node was recorded: the names of the enclosing scopes joined by "/", as a str.
+
+    ``Scope("layers.0/neurons.3")`` compares and prints like that string. Each entry into a
+    :func:`scope` makes a new Scope object, so the nodes recorded during one entry share the
+    very same object (``a.scope is b.scope``) while another entry of the same name gets an equal
+    but distinct one: that is how a diagram tells one call of a module from the next.
+    ``parent`` is the entry it was opened in (None at the top), ``name`` its own name.
+    """
+
+    parent: Scope | None
+    name: str
+
+    def __new__(cls, name: str, parent: Scope | None = None) -> Scope:
+        path = f"{parent}/{name}" if parent else name
+        self = super().__new__(cls, path)
+        self.parent = parent if parent else None
+        self.name = name
+        return self
+
+
+TOP = Scope("")
+"""The scope of everything recorded outside every :func:`scope` (the empty path)."""
+
+# The recording state, one context value so that recording a node costs one lookup: the current
+# Scope while recording, None inside no_grad().
+_STATE: ContextVar[Scope | None] = ContextVar("tinygrad_edu_state", default=TOP)
 
 _FORWARD = {name: op.forward for name, op in OPS.items()}
 _DERIVATIVE = {name: op.derivative for name, op in OPS.items()}
@@ -62,16 +96,56 @@ def no_grad() -> Iterator[None]:
     Use it for evaluation and for updates that must not become part of a graph. Nests, and is
     safe across threads and asyncio tasks (it is a context variable). Also works as a decorator.
     """
-    token = _RECORDING.set(False)
+    token = _STATE.set(None)
     try:
         yield
     finally:
-        _RECORDING.reset(token)
+        _STATE.reset(token)
 
 
 def is_grad_enabled() -> bool:
     """True unless inside :func:`no_grad`."""
-    return _RECORDING.get()
+    return _STATE.get() is not None
+
+
+class scope:  # noqa: N801 - used like a function, as no_grad is
+    """``with scope("attention"):`` names the nodes recorded inside: their ``scope`` attribute is
+    the path of the enclosing scopes joined by "/" (``"block/attention"``).
+
+    ``nn`` opens one for every module call, named by the module's path, so a diagram can group
+    (``cluster=True``) or fold (``collapse=True``) what each Neuron, Layer or block computed;
+    a user's own scopes work the same way. Nests; a context variable like ``no_grad`` (inside
+    ``no_grad`` nothing is recorded, so nothing is named).
+    """
+
+    __slots__ = ("name", "_token")
+
+    def __init__(self, name: str) -> None:
+        if type(name) is not str or not name or "/" in name:
+            raise ValueError(f"a scope's name is a non-empty str without '/', not {name!r}")
+        self.name = name
+        self._token: Token[Scope | None] | None = None
+
+    def __enter__(self) -> Scope | None:
+        current = _STATE.get()
+        entered = None if current is None else Scope(self.name, current)
+        self._token = _STATE.set(entered)
+        return entered
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            _STATE.reset(self._token)
+            self._token = None
+
+
+def current_scope() -> str:
+    """The path of the scope being recorded in ("" outside every scope and inside no_grad)."""
+    return _STATE.get() or TOP
 
 
 def _to_float(x: object) -> float:
@@ -96,17 +170,20 @@ class Value:
     * ``label``: an optional name, shown in diagrams.
     * ``op``: the operation that produced the node (a key of ``ops.OPS``), "" for a leaf.
     * ``inputs``: the Values it was computed from, a tuple (empty for a leaf).
+    * ``scope``: where it was recorded, the enclosing :func:`scope` names joined by "/"
+      ("" outside every scope); a :class:`Scope`, which is a str.
 
     ``==`` and ``hash`` are by identity, so Values can key dicts and sets; ``< <= > >=``
     compare ``data`` and return a bool.
     """
 
-    __slots__ = ("data", "grad", "label", "op", "_a", "_b")
+    __slots__ = ("data", "grad", "label", "op", "scope", "_a", "_b")
 
     data: float
     grad: float
     label: str
     op: str
+    scope: Scope
     _a: Value | None
     _b: Value | None
 
@@ -118,6 +195,7 @@ class Value:
             raise TypeError(f"a Value's label is a str, not {type(label).__name__}")
         self.label = label
         self.op = ""
+        self.scope = _STATE.get() or TOP
         self._a = None
         self._b = None
 
@@ -302,6 +380,16 @@ class Value:
             node.grad += g
 
 
+class Parameter(Value):
+    """A trainable leaf: a Value that an optimiser updates. Every nn Module's weights and biases
+    are Parameters, and a diagram draws a Parameter as a parameter whatever its label.
+
+    It is a Value in every other way (``Parameter(0.5, "w") * x`` records as usual).
+    """
+
+    __slots__ = ()
+
+
 _new = object.__new__
 
 
@@ -317,10 +405,11 @@ def _node(data: float, op: str, a: Value, b: Value | None = None) -> Value:
     out.data = data
     out.grad = 0.0
     out.label = ""
-    if _RECORDING.get():
-        out.op, out._a, out._b = op, a, b
+    recording = _STATE.get()
+    if recording is not None:
+        out.op, out.scope, out._a, out._b = op, recording, a, b
     else:
-        out.op, out._a, out._b = "", None, None
+        out.op, out.scope, out._a, out._b = "", TOP, None, None
     return out
 
 
@@ -333,7 +422,7 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], start: Val
     call per operator is what costs most): a training step gets about a fifth faster. A plain
     number among the inputs becomes a constant, as it would in ``w * 2.0``.
     """
-    recording = _RECORDING.get()
+    recording = _STATE.get()
     total = start
     for w, x in zip(weights, inputs):
         if not isinstance(x, Value):
@@ -346,12 +435,12 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], start: Val
         added.data = total.data + product.data
         added.grad = 0.0
         added.label = ""
-        if recording:
-            product.op, product._a, product._b = "*", w, x
-            added.op, added._a, added._b = "+", total, product
+        if recording is not None:
+            product.op, product.scope, product._a, product._b = "*", recording, w, x
+            added.op, added.scope, added._a, added._b = "+", recording, total, product
         else:
-            product.op, product._a, product._b = "", None, None
-            added.op, added._a, added._b = "", None, None
+            product.op, product.scope, product._a, product._b = "", TOP, None, None
+            added.op, added.scope, added._a, added._b = "", TOP, None, None
         total = added
     return total
 
@@ -415,12 +504,18 @@ def _propagate(order: list[Value]) -> None:
             b.grad += g  # type: ignore[union-attr]
             continue
         if op == "*":
-            a.grad += b.data * g  # type: ignore[union-attr]
-            b.grad += a.data * g  # type: ignore[union-attr]
+            # A factor of exactly 0 passes nothing on (see below); `if` also skips the work.
+            if b.data:  # type: ignore[union-attr]
+                a.grad += b.data * g  # type: ignore[union-attr]
+            if a.data:
+                b.grad += a.data * g  # type: ignore[union-attr]
             continue
         local = local_derivatives(node)
-        a.grad += local[0] * g
-        if b is not None:
+        # A local derivative of exactly 0 passes nothing on, whatever arrives from above: relu
+        # below zero stays flat even when sqrt(0) above it sends +inf (0 · inf would be nan).
+        if local[0]:
+            a.grad += local[0] * g
+        if b is not None and local[1]:
             b.grad += local[1] * g
 
 
@@ -441,6 +536,84 @@ def local_derivatives(node: Value) -> tuple[float, ...]:
         with ieee_arithmetic(), no_grad():
             local = rule(*(Value(x) for x in args))
     return (float(local),) if len(args) == 2 else (float(local[0]), float(local[1]))
+
+
+# --- your own operations ----------------------------------------------------------------------
+
+
+def define_op(
+    name: str,
+    forward: Callable[..., float],
+    derivative: Callable[..., Any],
+    *,
+    formula: str = "",
+) -> Callable[..., Value]:
+    """Add an operation to the table and return the function that applies it to Values.
+
+    ``forward`` computes out = f(x) (or f(x, y)) on floats; its number of parameters, one or two,
+    is the operation's number of inputs. ``derivative`` follows the built-in rules' shape:
+    ``(x, out) -> d out/dx``, or ``(x, y, out) -> (d out/dx, d out/dy)``. Write it with
+    arithmetic and functions that work on floats and on Values alike (``+ - * / **``,
+    ``tinygrad_edu.ops.where``), and ``grad()`` can differentiate it again::
+
+        cube = define_op("cube", lambda x: x**3, lambda x, out: 3 * x**2, formula="d/dx = 3x²")
+        y = cube(Value(2.0))            # 8.0; y.backward() gives 12.0
+
+    ``backward``, ``grad``, ``compile``, ``check_grad`` and the diagrams treat it as a built-in
+    (``formula`` is shown in the animation's captions). Defining a name again replaces the
+    earlier definition (re-running a notebook cell); a built-in's name is a ValueError.
+    """
+    if type(name) is not str or not name.isidentifier():
+        raise ValueError(f"an operation's name is an identifier such as 'cube', not {name!r}")
+    if name in BUILTINS:
+        raise ValueError(f"{name!r} is a built-in operation and cannot be redefined")
+    if not callable(forward) or not callable(derivative):
+        raise TypeError(
+            "define_op(name, forward, derivative): forward and derivative are functions"
+        )
+    if type(formula) is not str:
+        raise TypeError(f"formula is a str, not {type(formula).__name__}")
+    arity = _positional_count(forward, f"{name}'s forward", (1, 2), "(x) or (x, y)")
+    shape = "(x, out)" if arity == 1 else "(x, y, out)"
+    _positional_count(derivative, f"{name}'s derivative", (arity + 1,), shape)
+
+    def on_floats(*xs: float) -> float:
+        out = forward(*xs)
+        if isinstance(out, bool) or not isinstance(out, (int, float, np.floating, np.integer)):
+            raise TypeError(f"{name}'s forward must return a real number, not {type(out).__name__}")
+        return float(out)
+
+    OPS[name] = Op(on_floats, derivative, arity, formula)
+    _FORWARD[name] = on_floats
+    _DERIVATIVE[name] = derivative
+
+    def apply(*args: Operand) -> Value:
+        if len(args) != arity:
+            raise TypeError(f"{name} takes {arity} argument(s), got {len(args)}")
+        inputs = [a if isinstance(a, Value) else Value(a) for a in args]
+        return _node(on_floats(*(v.data for v in inputs)), name, *inputs)
+
+    apply.__name__ = apply.__qualname__ = name
+    apply.__doc__ = f"{name}, an operation defined with define_op. {formula}".strip()
+    return apply
+
+
+def _positional_count(
+    function: Callable[..., Any], what: str, allowed: tuple[int, ...], expected: str
+) -> int:
+    """How many positional arguments ``function`` takes, which must be one of ``allowed``."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: trust the caller
+        return allowed[0]
+    positional = [
+        p
+        for p in parameters
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    if len(positional) not in allowed:
+        raise ValueError(f"{what} takes {len(positional)} argument(s); expected {expected}")
+    return len(positional)
 
 
 # --- derivatives as Values, to any order -------------------------------------------------
@@ -470,6 +643,20 @@ def grad(y: Value, x: Value | Sequence[Value]) -> Value | list[Value]:
         if node._a in needed or node._b in needed:
             needed.add(node)
     derivative: dict[Value, Value] = {y: Value(1.0)}
+    # The derivative is always recorded, even inside no_grad(), so that it can be differentiated
+    # again (as torch.autograd.grad(..., create_graph=True) does); its nodes carry the scope
+    # grad() was called in.
+    token = _STATE.set(_STATE.get() or TOP)
+    try:
+        _differentiate(order, needed, derivative)
+    finally:
+        _STATE.reset(token)
+    results = [derivative[t] if t in derivative else Value(0.0) for t in targets]
+    return results[0] if isinstance(x, Value) else results
+
+
+def _differentiate(order: list[Value], needed: set[Value], derivative: dict[Value, Value]) -> None:
+    """The chain rule on Values, outputs first, along the ``needed`` nodes; fills ``derivative``."""
     with ieee_arithmetic():
         for node in reversed(order):
             g = derivative.get(node)
@@ -481,13 +668,16 @@ def grad(y: Value, x: Value | Sequence[Value]) -> Value | list[Value]:
                 if child in needed:
                     term = _times(g, d)
                     earlier = derivative.get(child)
-                    derivative[child] = term if earlier is None else earlier + term
-    results = [derivative[t] if t in derivative else Value(0.0) for t in targets]
-    return results[0] if isinstance(x, Value) else results
+                    if term is not None:
+                        derivative[child] = term if earlier is None else earlier + term
 
 
-def _times(g: Value, d: Value | float) -> Value:
-    """g * d, without a node for the common factor 1."""
-    if isinstance(d, float) and d == 1.0:
-        return g
+def _times(g: Value, d: Value | float) -> Value | None:
+    """g * d, without a node for the common factor 1; None for a rule's constant 0 (relu below
+    zero, step): such a factor passes nothing on, as in ``backward()``."""
+    if isinstance(d, float):
+        if d == 1.0:
+            return g
+        if d == 0.0:
+            return None
     return g * d

@@ -26,9 +26,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from .engine import Number, Value, weighted_sum
+from .engine import Number, Parameter, Value, scope, weighted_sum
 
 __all__ = [
+    "Parameter",
     "ACTIVATIONS",
     "INITS",
     "Module",
@@ -126,14 +127,18 @@ class Module:
         for p in self.parameters():
             p.grad = 0.0
 
-    def _place(self, path: str) -> None:
-        """Record this module's dotted path in the model and label its parameters with their
-        full names. Called at construction; a parent calls it again on each child."""
+    def _place(self, path: str, name: str = "") -> None:
+        """Record this module's dotted path in the model (``layers.0.neurons.3``) and the name of
+        the scope its calls open (``neurons.3``; a top-level module's class name), and label its
+        parameters with their full names. Called at construction; a parent calls it again on each
+        child."""
+        self.path = path
+        self.scope_name = name or type(self).__name__
         prefix = f"{path}." if path else ""
-        for name, p in self._own_parameters():
-            p.label = prefix + name
+        for parameter_name, p in self._own_parameters():
+            p.label = prefix + parameter_name
         for child_name, child in self.named_children():
-            child._place(prefix + child_name)
+            child._place(prefix + child_name, child_name)
 
     # --- state: plain numbers by name --------------------------------------------------------
 
@@ -269,12 +274,11 @@ class Neuron(Module):
         if rng is not None:
             source = rng
         draw = INITS[init]
-        self.w = [Value(draw(source, nin)) for _ in range(nin)]
-        self.b = Value(0.0)
+        self.w = [Parameter(draw(source, nin)) for _ in range(nin)]
+        self.b = Parameter(0.0)
         self.nonlin = nonlin
         self.activation = activation if nonlin else "linear"
         self._activate = ACTIVATIONS[self.activation]
-        self.path = ""
         self._place("")
 
     def __call__(self, x: Input) -> Value:
@@ -283,16 +287,11 @@ class Neuron(Module):
             raise ValueError(f"this neuron takes {len(self.w)} inputs, got {len(x)}")
         # The sum in micrograd's order, b + w0*x0 + w1*x1 + ..., for the same floating-point
         # result; starting from b (not from 0) adds no constant node.
-        out = self._activate(weighted_sum(self.w, x, self.b))
-        out.label = self.path  # names the output node, so diagrams can group the neuron
-        return out
+        with scope(self.scope_name):
+            return self._activate(weighted_sum(self.w, x, self.b))
 
     def _own_parameters(self) -> list[tuple[str, Value]]:
         return [(f"w.{k}", w) for k, w in enumerate(self.w)] + [("b", self.b)]
-
-    def _place(self, path: str) -> None:
-        self.path = path
-        super()._place(path)
 
     def __repr__(self) -> str:
         return f"Neuron({len(self.w)}, activation={self.activation!r})"
@@ -329,8 +328,9 @@ class Layer(Module):
         """Every neuron's output for the input ``x``, always as a list."""
         # Plain numbers become Values once here, shared by all neurons, rather than once per
         # neuron inside each product: fewer nodes, and a diagram shows each input once.
-        x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
-        return [n(x) for n in self.neurons]
+        with scope(self.scope_name):
+            x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
+            return [n(x) for n in self.neurons]
 
     def named_children(self) -> list[tuple[str, Module]]:
         return [(f"neurons.{j}", n) for j, n in enumerate(self.neurons)]
@@ -371,9 +371,10 @@ class MLP(Module):
 
     def __call__(self, x: Input) -> Value | list[Value]:
         """The output of the last layer for the input ``x``."""
-        out = self.layers[0].outputs(x)
-        for layer in self.layers[1:]:
-            out = layer.outputs(out)
+        with scope(self.scope_name):
+            out = self.layers[0].outputs(x)
+            for layer in self.layers[1:]:
+                out = layer.outputs(out)
         return out[0] if len(out) == 1 else out
 
     def named_children(self) -> list[tuple[str, Module]]:

@@ -37,8 +37,10 @@ __all__ = [
     "OPS",
     "UNARY",
     "BINARY",
+    "BUILTINS",
     "Op",
     "ieee_arithmetic",
+    "where",
 ]
 
 _IEEE: ContextVar[bool] = ContextVar("tinygrad_edu_ieee", default=False)
@@ -193,24 +195,55 @@ def absolute(x: float) -> float:
 
 
 # --- functions that the derivative rules call ----------------------------------------------
+#
+# A rule is evaluated on three kinds of operand: floats (``backward``), Values (``grad``) and
+# numpy arrays (the compiled replay, :mod:`tinygrad_edu.compile`, one array per group of nodes).
+# Arithmetic (+ - * / **) works on all three as it is; the few other things a rule needs are
+# these helpers, each of which picks the right form for its operand.
 
 
-def _lift(on_floats: Callable[[float], float], method: str) -> Callable[[Any], Any]:
-    """Let a rule call ``on_floats`` on a float, and the Value method of the same name on a
-    Value (so the call is recorded in the graph)."""
+def _lift(on_floats: Callable[[float], float], method: str, ufunc: Any) -> Callable[[Any], Any]:
+    """Let a rule call ``on_floats`` on a float, the Value method of the same name on a Value (so
+    the call is recorded in the graph) and numpy's ``ufunc`` on an array."""
 
     def either(x: Any) -> Any:
-        return on_floats(x) if isinstance(x, float) else getattr(x, method)()
+        if isinstance(x, float):
+            return on_floats(x)
+        if isinstance(x, np.ndarray):
+            return ufunc(x)
+        return getattr(x, method)()
 
     return either
 
 
+def _sigmoid_array(x: np.ndarray) -> np.ndarray:
+    """sigmoid on an array, with the same two stable branches as :func:`sigmoid`."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
 _sin, _cos, _log, _sigmoid = (
-    _lift(sin, "sin"),
-    _lift(cos, "cos"),
-    _lift(log, "log"),
-    _lift(sigmoid, "sigmoid"),
+    _lift(sin, "sin", np.sin),
+    _lift(cos, "cos", np.cos),
+    _lift(log, "log", np.log),
+    _lift(sigmoid, "sigmoid", _sigmoid_array),
 )
+
+
+def where(condition: Any, if_true: Any, if_false: Any) -> Any:
+    """``if_true if condition else if_false``, elementwise when ``condition`` is an array.
+
+    The one way a rule chooses between two branches (relu's 1 or 0), so that the same rule
+    runs on floats, on Values (a comparison of Values compares their data) and on arrays.
+    """
+    if isinstance(condition, np.ndarray):
+        return np.where(condition, if_true, if_false)
+    return if_true if condition else if_false
+
+
+def _data(x: Any) -> Any:
+    """The numbers of an operand: a float or an array as it is, a Value's ``data``."""
+    return x if isinstance(x, (float, np.ndarray)) else x.data
 
 
 def _power_derivatives(x: Any, y: Any, out: Any) -> tuple[Any, Any]:
@@ -219,13 +252,13 @@ def _power_derivatives(x: Any, y: Any, out: Any) -> tuple[Any, Any]:
     For x > 0 the second is the familiar x**y * log(x). For x < 0, x**y is real only at integer
     y (any other y raised in the forward); there it is the real continuation |x|**y * cos(pi*y),
     whose derivative in y is x**y * log|x|. So (x - 1)**2 at x < 1 gives its constant 2 a
-    finite gradient rather than nan. float() reads the data of a float or a Value alike
-    (== on a Value compares identity).
+    finite gradient rather than nan.
     """
+    x_is_zero = _data(x) == 0
     # At x = y = 0, y * x**(y-1) would be 0 * inf; but x**0 is 1 for every x: flat in x.
-    dx = 0.0 if float(x) == 0 and float(y) == 0 else y * x ** (y - 1)
+    dx = where(x_is_zero & (_data(y) == 0), 0.0, y * x ** (y - 1))
     # 0**y is 0 for every y > 0: flat in y.
-    dy = 0.0 if float(x) == 0 else out * _log(abs(x))
+    dy = where(x_is_zero, 0.0, out * _log(abs(x)))
     return dx, dy
 
 
@@ -233,49 +266,69 @@ def _power_derivatives(x: Any, y: Any, out: Any) -> tuple[Any, Any]:
 
 
 class Op(NamedTuple):
-    """One operation: its forward on floats and its local derivative rule.
+    """One operation: its forward on floats, its local derivative rule, and its forward on arrays.
 
     A unary rule is ``(x, out) -> d out/dx``; a binary one is ``(x, y, out) -> (d out/dx,
-    d out/dy)``. ``arity`` is the number of inputs.
+    d out/dy)``. ``arity`` is the number of inputs. ``on_arrays`` is the same forward on numpy
+    arrays, elementwise (the compiled replay's); ``None`` for an operation defined with
+    :func:`tinygrad_edu.define_op`, whose float forward is then applied element by element.
     """
 
     forward: Callable[..., float]
     derivative: Callable[..., Any]
     arity: int
     formula: str
+    on_arrays: Callable[..., np.ndarray] | None = None
+
+
+def _softplus_array(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
 OPS: dict[str, Op] = {
-    # name        forward      local derivative(s)                          arity  on the board
-    "+": Op(add, lambda x, y, out: (1.0, 1.0), 2, "d/dx = 1, d/dy = 1"),
-    "-": Op(sub, lambda x, y, out: (1.0, -1.0), 2, "d/dx = 1, d/dy = -1"),
-    "*": Op(mul, lambda x, y, out: (y, x), 2, "d/dx = y, d/dy = x"),
-    "/": Op(div, lambda x, y, out: (1 / y, -out / y), 2, "d/dx = 1/y, d/dy = -x/y²"),
-    "**": Op(power, _power_derivatives, 2, "d/dx = y·x^(y-1), d/dy = x^y·log|x|"),
-    "neg": Op(neg, lambda x, out: -1.0, 1, "d/dx = -1"),
-    "exp": Op(exp, lambda x, out: out, 1, "d/dx = exp x"),
-    "log": Op(log, lambda x, out: 1 / x, 1, "d/dx = 1/x"),
-    "sqrt": Op(sqrt, lambda x, out: 0.5 / out, 1, "d/dx = 1/(2·sqrt x)"),
-    "tanh": Op(tanh, lambda x, out: 1 - out * out, 1, "d/dx = 1 - tanh² x"),
-    "sigmoid": Op(sigmoid, lambda x, out: out * (1 - out), 1, "d/dx = σ(x)·(1 - σ(x))"),
-    "softplus": Op(softplus, lambda x, out: _sigmoid(x), 1, "d/dx = σ(x)"),
-    "relu": Op(relu, lambda x, out: 1.0 if x > 0 else 0.0, 1, "d/dx = 1 if x > 0 else 0"),
+    # name    forward   local derivative(s)                   arity  on the board   on arrays
+    "+": Op(add, lambda x, y, out: (1.0, 1.0), 2, "d/dx = 1, d/dy = 1", np.add),
+    "-": Op(sub, lambda x, y, out: (1.0, -1.0), 2, "d/dx = 1, d/dy = -1", np.subtract),
+    "*": Op(mul, lambda x, y, out: (y, x), 2, "d/dx = y, d/dy = x", np.multiply),
+    "/": Op(div, lambda x, y, out: (1 / y, -out / y), 2, "d/dx = 1/y, d/dy = -x/y²", np.divide),
+    "**": Op(power, _power_derivatives, 2, "d/dx = y·x^(y-1), d/dy = x^y·log|x|", np.power),
+    "neg": Op(neg, lambda x, out: -1.0, 1, "d/dx = -1", np.negative),
+    "exp": Op(exp, lambda x, out: out, 1, "d/dx = exp x", np.exp),
+    "log": Op(log, lambda x, out: 1 / x, 1, "d/dx = 1/x", np.log),
+    "sqrt": Op(sqrt, lambda x, out: 0.5 / out, 1, "d/dx = 1/(2·sqrt x)", np.sqrt),
+    "tanh": Op(tanh, lambda x, out: 1 - out * out, 1, "d/dx = 1 - tanh² x", np.tanh),
+    "sigmoid": Op(
+        sigmoid, lambda x, out: out * (1 - out), 1, "d/dx = σ(x)·(1 - σ(x))", _sigmoid_array
+    ),
+    "softplus": Op(softplus, lambda x, out: _sigmoid(x), 1, "d/dx = σ(x)", _softplus_array),
+    "relu": Op(
+        relu,
+        lambda x, out: where(x > 0, 1.0, 0.0),
+        1,
+        "d/dx = 1 if x > 0 else 0",
+        lambda x: np.where(x <= 0, 0.0, x),
+    ),
     "leaky_relu": Op(
         leaky_relu,
-        lambda x, slope, out: (1.0, 0.0) if x > 0 else (slope, x),
+        lambda x, slope, out: (where(x > 0, 1.0, slope), where(x > 0, 0.0, x)),
         2,
         "d/dx = 1 if x > 0 else slope, d/dslope = 0 if x > 0 else x",
+        lambda x, slope: np.where(x > 0, x, slope * x),
     ),
-    "step": Op(step, lambda x, out: 0.0, 1, "d/dx = 0"),
-    "sin": Op(sin, lambda x, out: _cos(x), 1, "d/dx = cos x"),
-    "cos": Op(cos, lambda x, out: -_sin(x), 1, "d/dx = -sin x"),
+    "step": Op(step, lambda x, out: 0.0, 1, "d/dx = 0", lambda x: np.where(x > 0, 1.0, 0.0)),
+    "sin": Op(sin, lambda x, out: _cos(x), 1, "d/dx = cos x", np.sin),
+    "cos": Op(cos, lambda x, out: -_sin(x), 1, "d/dx = -sin x", np.cos),
     "abs": Op(
         absolute,
-        lambda x, out: 1.0 if x > 0 else (-1.0 if x < 0 else 0.0),
+        lambda x, out: where(x > 0, 1.0, where(x < 0, -1.0, 0.0)),
         1,
         "d/dx = sign x (0 at 0)",
+        np.abs,
     ),
 }
+
+BUILTINS: frozenset[str] = frozenset(OPS)
+"""The names of the built-in operations, which :func:`tinygrad_edu.define_op` may not redefine."""
 
 UNARY: tuple[str, ...] = tuple(name for name, op in OPS.items() if op.arity == 1)
 """Names of the one-input operations, each also a method of ``Value`` (``x.tanh()``)."""
