@@ -108,7 +108,7 @@ def is_grad_enabled() -> bool:
     return _STATE.get() is not None
 
 
-class scope:  # noqa: N801 - used like a function, as no_grad is
+class scope:
     """``with scope("attention"):`` names the nodes recorded inside: their ``scope`` attribute is
     the path of the enclosing scopes joined by "/" (``"block/attention"``).
 

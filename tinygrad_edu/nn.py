@@ -291,7 +291,8 @@ class Neuron(Module):
             return self._activate(weighted_sum(self.w, x, self.b))
 
     def _own_parameters(self) -> list[tuple[str, Value]]:
-        return [(f"w.{k}", w) for k, w in enumerate(self.w)] + [("b", self.b)]
+        named: list[tuple[str, Value]] = [(f"w.{k}", w) for k, w in enumerate(self.w)]
+        return [*named, ("b", self.b)]
 
     def __repr__(self) -> str:
         return f"Neuron({len(self.w)}, activation={self.activation!r})"

@@ -282,7 +282,9 @@ class Op(NamedTuple):
 
 
 def _softplus_array(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    """softplus on an array, in the stable form of :func:`softplus`."""
+    out: np.ndarray = np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    return out
 
 
 OPS: dict[str, Op] = {
