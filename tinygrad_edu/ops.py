@@ -219,7 +219,8 @@ def _lift(on_floats: Callable[[float], float], method: str, ufunc: Any) -> Calla
 def _sigmoid_array(x: np.ndarray) -> np.ndarray:
     """sigmoid on an array, with the same two stable branches as :func:`sigmoid`."""
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    out: np.ndarray = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return out
 
 
 _sin, _cos, _log, _sigmoid = (
