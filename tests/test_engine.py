@@ -6,6 +6,7 @@ import asyncio
 import gc
 import math
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -471,6 +472,82 @@ def test_derivative_in_the_exponent_of_a_negative_base_follows_the_real_continua
     assert (continuation[0] - continuation[1]) / (2 * h) == pytest.approx(
         -8 * math.log(2), rel=1e-8
     )
+
+
+# --- a local derivative of exactly 0 passes nothing on -----------------------------------------
+#
+# sqrt'(0) is +inf. Below a flat piece (relu or step off their active side, an exp that
+# underflowed to 0) the chain rule would multiply that inf by 0; the convention is that a local
+# derivative of exactly 0 contributes nothing, whatever arrives from above: the true derivative
+# (and PyTorch's answer at relu) is 0, not nan.
+
+
+FLAT_UNDER_SQRT = [
+    pytest.param(-1.0, lambda x: x.relu().sqrt(), id="relu().sqrt()"),
+    pytest.param(-1.0, lambda x: x.relu() ** 0.5, id="relu()**0.5"),
+    pytest.param(-1.0, lambda x: x.step().sqrt(), id="step().sqrt()"),
+    pytest.param(0.0, lambda x: x.relu().sqrt(), id="relu().sqrt() at the kink"),
+    # exp(-800) underflows to 0; the true derivative 0.5·e^-400 ≈ 1e-174 rounds to 0 as well.
+    pytest.param(-800.0, lambda x: x.exp().sqrt(), id="exp(-800).sqrt()"),
+]
+
+
+@pytest.mark.parametrize(("point", "build"), FLAT_UNDER_SQRT)
+def test_a_zero_local_derivative_passes_nothing_on_in_backward(point: float, build: Any) -> None:
+    x = Value(point)
+    y = build(x)
+    y.backward()
+    assert y.data == 0.0
+    assert x.grad == 0.0
+
+
+@pytest.mark.parametrize(("point", "build"), FLAT_UNDER_SQRT)
+def test_a_zero_local_derivative_passes_nothing_on_in_grad_at_every_order(
+    point: float, build: Any
+) -> None:
+    x = Value(point)
+    d = build(x)
+    for _ in range(3):  # first, second and third derivatives
+        d = grad(d, x)
+        assert d.data == 0.0
+
+
+def test_a_flat_path_adds_nothing_while_the_other_paths_still_count() -> None:
+    # y = sqrt(relu(x)) + x³ at x = -1: the relu path is flat, x³ gives 3x², 6x, 6.
+    x = Value(-1.0)
+    y = x.relu().sqrt() + x**3
+    y.backward()
+    assert x.grad == 3.0
+    d1 = grad(y, x)
+    d2 = grad(d1, x)
+    d3 = grad(d2, x)
+    assert (d1.data, d2.data, d3.data) == (3.0, -6.0, 6.0)
+
+
+def test_a_local_derivative_worth_zero_still_has_its_own_derivative() -> None:
+    # d(x·x)/dx = x + x is 0 at x = 0, but d²/dx² = 2: the zero factor is not dropped from the
+    # graph of grad() when what flows into it is finite.
+    x = Value(0.0)
+    first = grad(x * x, x)
+    assert first.data == 0.0
+    assert grad(first, x).data == 2.0
+
+
+def test_grad_inside_no_grad_records_so_it_can_be_differentiated_again() -> None:
+    # grad() always records its result (as torch.autograd.grad(..., create_graph=True)); only
+    # the expression being differentiated must have been recorded.
+    x = Value(0.5)
+    y = x.tanh() * x.sin()
+    with no_grad():
+        d1 = grad(y, x)
+        inner = is_grad_enabled()
+    assert inner is False  # grad() restored no_grad's state
+    t, s, c = math.tanh(0.5), math.sin(0.5), math.cos(0.5)
+    # y = t·s: y' = (1 - t²)s + t c; y'' = -2t(1 - t²)s + 2(1 - t²)c - t s
+    assert d1.data == pytest.approx((1 - t * t) * s + t * c, rel=1e-14)
+    second = -2 * t * (1 - t * t) * s + 2 * (1 - t * t) * c - t * s
+    assert grad(d1, x).data == pytest.approx(second, rel=1e-14)
+    assert d1.op != ""  # a recorded node, not a leaf
 
 
 # --- numerical stability -------------------------------------------------------------------------

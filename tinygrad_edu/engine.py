@@ -24,6 +24,7 @@ Design notes (why it is fast and frees memory promptly):
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -367,6 +368,10 @@ class Value:
         Seeds d self/d self = 1, then visits nodes in reverse topological order so that each
         gradient is complete before it is passed to the node's inputs. Gradients accumulate:
         call ``zero_grad`` (or set ``.grad = 0``) between steps, as in PyTorch.
+
+        A local derivative of exactly 0 passes nothing on, whatever arrives from above (0·inf
+        counts as 0): ``x = Value(-1.0); x.relu().sqrt().backward()`` leaves ``x.grad == 0.0``,
+        the true derivative, although sqrt'(0) is +inf.
         """
         order = topological_order(self)
         # Gradients left by an earlier backward() are set aside, so that this pass propagates
@@ -629,6 +634,11 @@ def grad(y: Value, x: Value | Sequence[Value]) -> Value | list[Value]:
     ``x`` is one Value (returns one Value) or a sequence of them (returns a list). The chain rule
     runs as in ``backward()``, on Values instead of floats, and only along paths from ``y``
     to ``x``. Leaves no trace in any ``.grad``. A target that ``y`` does not depend on gets 0.
+
+    The result is recorded even when called inside ``no_grad()`` (as
+    ``torch.autograd.grad(..., create_graph=True)``), so it can always be differentiated again;
+    ``y`` itself must have been recorded. A local derivative of exactly 0 passes nothing on, as
+    in ``backward()``, at every order.
     """
     if not isinstance(y, Value):
         raise TypeError(f"grad(y, x): y must be a Value, not {type(y).__name__}")
@@ -673,11 +683,19 @@ def _differentiate(order: list[Value], needed: set[Value], derivative: dict[Valu
 
 
 def _times(g: Value, d: Value | float) -> Value | None:
-    """g * d, without a node for the common factor 1; None for a rule's constant 0 (relu below
-    zero, step): such a factor passes nothing on, as in ``backward()``."""
+    """g * d, without a node for the common factor 1; None where a local derivative of exactly 0
+    passes nothing on, as in ``backward()``.
+
+    A rule's constant 0 (relu below zero, step) is dropped outright. A local derivative that is
+    a Value worth 0 (exp that underflowed) is kept while g is finite, because its own derivative
+    may not be 0 (d(x·x)/dx = 2x at x = 0 is 0, but its derivative is 2); only when g is
+    infinite or nan, where g·0 would be nan, does it pass nothing on.
+    """
     if isinstance(d, float):
         if d == 1.0:
             return g
         if d == 0.0:
             return None
+    elif d.data == 0.0 and not math.isfinite(g.data):
+        return None
     return g * d
