@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import Value, grad, is_grad_enabled, local_derivatives, no_grad, topological_order
-from tinygrad_edu.engine import weighted_sum
+from tinygrad_edu.engine import is_number, to_float, weighted_sum
 
 # --- known graphs ------------------------------------------------------------------------------
 
@@ -148,6 +148,59 @@ def test_non_numbers_raise_type_error_naming_the_type(bad: object) -> None:
         Value(bad)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=type(bad).__name__):
         Value(1.0) + bad  # type: ignore[operator]
+
+
+PLAIN_NUMBERS = [3, 2.5, True, np.int32(4), np.float32(0.5), np.float64(-1.5), np.bool_(True),
+                 np.uint8(200), np.float16(0.25), math.inf, math.nan]  # fmt: skip
+NOT_NUMBERS = ["3", None, [1.0], 1 + 2j, np.complex128(1), np.array([1.0]), np.array(1.0),
+               np.timedelta64(5, "s"), Value(1.0)]  # fmt: skip
+
+
+@pytest.mark.parametrize("number", PLAIN_NUMBERS)
+def test_one_definition_of_a_plain_number_accepts_numpy_scalars_and_bools(number: object) -> None:
+    assert is_number(number)
+    converted = to_float(number)
+    assert type(converted) is float
+    assert converted == float(number) or math.isnan(converted)  # type: ignore[arg-type]
+    assert Value(number).data == converted or math.isnan(converted)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("thing", NOT_NUMBERS)
+def test_anything_else_is_not_a_plain_number(thing: object) -> None:
+    assert not is_number(thing)
+    with pytest.raises(TypeError, match=type(thing).__name__):
+        to_float(thing)
+
+
+def test_an_integer_too_large_for_a_float_is_an_error_that_does_not_print_its_digits() -> None:
+    for make in (Value, to_float, lambda n: Value(1.0) + n):
+        with pytest.raises(OverflowError) as info:
+            make(10**400)
+        message = str(info.value)
+        assert message == (
+            "an integer of about 10**400 is too large for a float (the largest is about 1.8e308)"
+        )
+    with pytest.raises(OverflowError, match=r"10\*\*5000"):  # past str()'s 4300-digit limit
+        Value(-(10**5000))
+    assert Value(2**1023).data == 2.0**1023  # the largest power of 2 that fits
+
+
+def test_bool_of_a_value_is_bool_of_its_data_as_for_a_float() -> None:
+    assert bool(Value(0.0)) is False
+    assert bool(Value(-0.0)) is False
+    assert bool(Value(0.1)) is True
+    assert bool(Value(math.nan)) is True  # as bool(float("nan"))
+    x = Value(2.0)
+    assert bool(x - 2) is False  # computed nodes too
+    assert (x > 1) is True  # a comparison is already a bool
+
+
+def test_round_of_a_value_rounds_its_data_to_a_plain_number() -> None:
+    x = Value(2.71828)
+    assert round(x, 2) == 2.72 and type(round(x, 2)) is float
+    assert round(x) == 3 and type(round(x)) is int  # as round(2.71828)
+    assert round(Value(2.5)) == 2  # banker's rounding, as for a float
+    assert round(x * 10, -1) == 30.0
 
 
 def test_label_must_be_a_string() -> None:
@@ -378,8 +431,25 @@ def test_grad_leaves_grad_fields_untouched() -> None:
 def test_grad_rejects_non_values() -> None:
     with pytest.raises(TypeError, match="float"):
         grad(Value(1.0), [1.0])  # type: ignore[list-item]
-    with pytest.raises(TypeError, match="float"):
+    with pytest.raises(TypeError, match="y is the Value to differentiate, not float"):
         grad(1.0, Value(1.0))  # type: ignore[call-overload]
+
+
+def test_grad_at_a_number_says_what_x_must_be() -> None:
+    x = Value(2.0)
+    with pytest.raises(TypeError) as info:
+        grad(x**3, 2.0)  # type: ignore[call-overload]
+    message = str(info.value)
+    assert "x is the Value (or a list of the Values) to differentiate with respect to" in message
+    assert "not float" in message and "x = Value(2.0); grad(x**3, x)" in message
+
+
+def test_grad_takes_any_iterable_of_values() -> None:
+    x, y = Value(2.0), Value(5.0)
+    f = x * y
+    assert [d.data for d in grad(f, (x, y))] == [5.0, 2.0]
+    assert [d.data for d in grad(f, np.array([y, x]))] == [2.0, 5.0]
+    assert [d.data for d in grad(f, (v for v in [x]))] == [5.0]  # type: ignore[call-overload]
 
 
 def test_mixed_partial_derivatives_agree() -> None:

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import Any, Union, overload
+from typing import Any, TypeGuard, Union, overload
 
 import numpy as np
 
@@ -48,12 +48,14 @@ __all__ = [
     "topological_order",
     "local_derivatives",
     "weighted_sum",
+    "is_number",
+    "to_float",
     "Number",
     "Operand",
 ]
 
-Number = float | int | bool | np.number | np.bool_
-"""What counts as a plain number: int, float, bool and numpy's scalar types."""
+Number = float | int | bool | np.integer[Any] | np.floating[Any] | np.bool_
+"""What counts as a plain number: int, float, bool and numpy's real scalar types."""
 
 Operand = Union["Value", Number]
 
@@ -149,16 +151,40 @@ def current_scope() -> str:
     return _STATE.get() or TOP
 
 
-def _to_float(x: object) -> float:
-    """A plain number as a Python float; anything else is a TypeError naming its type."""
-    if isinstance(x, (int, float, np.number, np.bool_)) and not isinstance(x, np.complexfloating):
-        try:
-            return float(x)
-        except OverflowError:
-            raise OverflowError(f"{x!r} is too large to convert to a float") from None
-    raise TypeError(
-        f"a Value holds a real number (int, float, bool or numpy scalar), not {type(x).__name__}"
-    )
+# --- plain numbers: the one definition the whole library uses -----------------------------------
+
+_REAL = (int, float, np.integer, np.floating, np.bool_)
+
+
+def is_number(x: object) -> TypeGuard[Number]:
+    """True for a plain real number: int, float, bool, or a numpy integer, floating or bool
+    scalar (``np.float32(0.5)``, ``np.int64(3)``, ``np.bool_(True)``).
+
+    Not a Value, a complex number, a string, an array (even of one element), None, or a numpy
+    timedelta (an integer subclass that is a duration, not a number). Infinity and nan are
+    numbers; check ``math.isfinite`` where only finite ones make sense.
+    """
+    return isinstance(x, _REAL) and not isinstance(x, np.timedelta64)
+
+
+def to_float(x: object) -> float:
+    """A plain number (see :func:`is_number`) as a Python float.
+
+    Anything else is a TypeError naming its type. An integer beyond the largest float
+    (about 1.8e308) is an OverflowError that gives its size, not all of its digits.
+    """
+    if not is_number(x):
+        raise TypeError(
+            f"expected a real number (int, float, bool or numpy scalar), not {type(x).__name__}"
+        )
+    try:
+        return float(x)
+    except OverflowError:
+        size = math.log10(abs(int(x)))  # math.log10 takes integers of any size
+        raise OverflowError(
+            f"an integer of about 10**{size:.0f} is too large for a float "
+            "(the largest is about 1.8e308)"
+        ) from None
 
 
 class Value:
@@ -175,7 +201,8 @@ class Value:
       ("" outside every scope); a :class:`Scope`, which is a str.
 
     ``==`` and ``hash`` are by identity, so Values can key dicts and sets; ``< <= > >=``
-    compare ``data`` and return a bool.
+    compare ``data`` and return a bool. ``float(v)``, ``bool(v)`` and ``round(v, 2)`` act on the
+    data as they do on a float, and return plain numbers (nothing recorded).
     """
 
     __slots__ = ("data", "grad", "label", "op", "scope", "_a", "_b")
@@ -190,7 +217,7 @@ class Value:
 
     def __init__(self, data: Number, label: str = "") -> None:
         """A leaf holding ``data`` (a real number, stored as a float), optionally named."""
-        self.data = data if type(data) is float else _to_float(data)
+        self.data = data if type(data) is float else to_float(data)
         self.grad = 0.0
         if type(label) is not str:
             raise TypeError(f"a Value's label is a str, not {type(label).__name__}")
@@ -336,6 +363,20 @@ class Value:
         """The forward value."""
         return self.data
 
+    def __bool__(self) -> bool:
+        """bool(v) is bool(v.data), as for a float (and PyTorch's one-element tensor): False
+        only for 0.0. So ``if loss:`` tests the number; comparisons (``v > 0``) give a bool."""
+        return bool(self.data)
+
+    @overload
+    def __round__(self, ndigits: None = None) -> int: ...
+    @overload
+    def __round__(self, ndigits: int) -> float: ...
+    def __round__(self, ndigits: int | None = None) -> int | float:
+        """round(v, 2) rounds the data to a float, round(v) to an int, as for a float. A plain
+        number, not a node: nothing is recorded (rounding has derivative 0 almost everywhere)."""
+        return round(self.data, ndigits)
+
     def __lt__(self, other: Operand) -> bool:
         return self.data < _data(other)
 
@@ -457,7 +498,7 @@ def _short(x: float) -> str:
 
 
 def _data(x: Operand) -> float:
-    return x.data if isinstance(x, Value) else _to_float(x)
+    return x.data if isinstance(x, Value) else to_float(x)
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -641,8 +682,17 @@ def grad(y: Value, x: Value | Sequence[Value]) -> Value | list[Value]:
     in ``backward()``, at every order.
     """
     if not isinstance(y, Value):
-        raise TypeError(f"grad(y, x): y must be a Value, not {type(y).__name__}")
-    targets = [x] if isinstance(x, Value) else list(x)
+        raise TypeError(f"grad(y, x): y is the Value to differentiate, not {type(y).__name__}")
+    if isinstance(x, Value):
+        targets = [x]
+    elif isinstance(x, Iterable):
+        targets = list(x)
+    else:
+        raise TypeError(
+            "grad(y, x): x is the Value (or a list of the Values) to differentiate with respect "
+            f"to, not {type(x).__name__}; to take the derivative at a point, make the point a "
+            "Value and compute y from it: x = Value(2.0); grad(x**3, x)"
+        )
     for i, t in enumerate(targets):
         if not isinstance(t, Value):
             raise TypeError(f"grad(y, x): x[{i}] must be a Value, not {type(t).__name__}")

@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .engine import Number, Value, _to_float
+from .engine import Number, Value, to_float
 
 __all__ = ["numerical_grad", "check_grad", "GradCheck"]
 
@@ -16,7 +16,7 @@ Function = Callable[..., Value]
 def _points(xs: Sequence[Number | Value]) -> list[float]:
     if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence):
         raise TypeError(f"xs must be a sequence of numbers, not {type(xs).__name__}")
-    return [x.data if isinstance(x, Value) else _to_float(x) for x in xs]
+    return [x.data if isinstance(x, Value) else to_float(x) for x in xs]
 
 
 def _evaluate(f: Function, point: list[float]) -> float:
