@@ -6,12 +6,21 @@ import asyncio
 import gc
 import math
 import threading
+import weakref
 from typing import Any
 
 import numpy as np
 import pytest
 
-from tinygrad_edu import Value, grad, is_grad_enabled, local_derivatives, no_grad, topological_order
+from tinygrad_edu import (
+    Parameter,
+    Value,
+    grad,
+    is_grad_enabled,
+    local_derivatives,
+    no_grad,
+    topological_order,
+)
 from tinygrad_edu.engine import is_number, to_float, weighted_sum
 
 # --- known graphs ------------------------------------------------------------------------------
@@ -663,6 +672,19 @@ def test_a_dropped_graph_is_freed_without_the_garbage_collector() -> None:
         assert gc.collect() == 0  # nothing was left in a cycle
     finally:
         gc.enable()
+
+
+def test_values_take_weak_references_that_die_with_them() -> None:
+    x = Value(1.0)
+    y = x * 2
+    ref = weakref.ref(y)
+    assert ref() is y
+    cache: weakref.WeakKeyDictionary[Value, str] = weakref.WeakKeyDictionary({y: "y"})
+    assert cache[y] == "y"
+    del y  # freed by reference counting alone: the weak references see it at once
+    assert ref() is None and len(cache) == 0
+    w = Parameter(0.5)
+    assert weakref.ref(w)() is w
 
 
 def test_backward_applies_exactly_the_table_rules() -> None:

@@ -18,6 +18,8 @@ Design notes (why it is fast and frees memory promptly):
   graph has no reference cycles and is freed by reference counting as soon as it is dropped;
   the cyclic garbage collector has nothing to clean up.
 * The inputs sit in two slots (``_a``, ``_b``) rather than a tuple per node: one object per node.
+* A ``__weakref__`` slot, so Values take weak references (``weakref.ref``, WeakKeyDictionary)
+  as micrograd's and PyTorch's do: 8 bytes a node, 120 instead of 112 (``benchmarks/memory.py``).
 * Topological order by an explicit stack, never recursion: a chain of a million nodes is fine.
 """
 
@@ -205,7 +207,7 @@ class Value:
     data as they do on a float, and return plain numbers (nothing recorded).
     """
 
-    __slots__ = ("data", "grad", "label", "op", "scope", "_a", "_b")
+    __slots__ = ("data", "grad", "label", "op", "scope", "_a", "_b", "__weakref__")
 
     data: float
     grad: float
