@@ -195,8 +195,12 @@ def test_cross_entropy_is_finite_at_extreme_logits() -> None:
 def test_cross_entropy_rejects_a_class_out_of_range() -> None:
     with pytest.raises(IndexError, match="target index 3 is out of range for 3 classes"):
         cross_entropy(values(1, 2, 3), 3)
-    with pytest.raises(TypeError, match="target index is an int, not float"):
-        cross_entropy(values(1, 2, 3), 1.0)  # type: ignore[arg-type]
+    with pytest.raises(
+        TypeError, match="class index \\(an int\\) or a vector of 3 probabilities, not float"
+    ):
+        cross_entropy(values(1, 2, 3), 1.0)
+    with pytest.raises(TypeError, match="not bool"):
+        cross_entropy(values(1, 2, 3), True)
 
 
 def test_hinge_loss_is_the_mean_margin_violation() -> None:
@@ -295,7 +299,19 @@ def test_losses_take_numpy_targets() -> None:
         ([], [], ValueError, "at least one prediction"),
         (Value(1.0), Value(1.0), TypeError, r"plain number, not Value \(use value.data\)"),
         (Value(1.0), "1", TypeError, "plain number, not str"),
-        ([1.0, 2.0], [1.0, 2.0], TypeError, "predictions are Values, not float"),
+        (
+            [Value(1.0), "2"],
+            [1.0, 2.0],
+            TypeError,
+            "a prediction is a Value or a plain number, not str",
+        ),
+        (
+            [[Value(1.0)], [Value(2.0)]],
+            [1.0, 2.0],
+            ValueError,
+            r"shape \(2, 1\) but targets of shape \(2,\)",
+        ),
+        (Value(1.0), math.nan, ValueError, "a target is a finite number, got nan"),
     ],
 )
 def test_mismatched_predictions_and_targets_are_clear_errors(
@@ -303,3 +319,251 @@ def test_mismatched_predictions_and_targets_are_clear_errors(
 ) -> None:
     with pytest.raises(error, match=message):
         mse_loss(pred, target)  # type: ignore[arg-type]
+
+
+def test_plain_numbers_are_constant_predictions() -> None:
+    """A number where a prediction goes is a constant: the loss is right, nothing to learn."""
+    assert mse_loss([1.0, 2.0], [0.0, 4.0]).data == 2.5
+    assert mse_loss(np.array([1.0, 2.0]), np.array([0.0, 4.0])).data == 2.5
+
+
+# --- precision at extreme logits (hand-worked numbers) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("logits", "expected"),
+    [
+        ([1e15, 1e15], math.log(2)),  # logsumexp - z_y would give 1e15 + 0.69 - 1e15 = 0.75
+        ([1e17, 1e17], math.log(2)),  # ... and 0.0 here: 1e17 + 0.69 rounds to 1e17
+        ([1e300] * 3, math.log(3)),
+        ([-1e300] * 3, math.log(3)),
+    ],
+)
+def test_cross_entropy_of_equal_huge_logits_is_log_of_the_class_count(
+    logits: list[float], expected: float
+) -> None:
+    zs = values(*logits)
+    loss = cross_entropy(zs, 0)
+    assert loss.data == pytest.approx(expected, rel=1e-15)
+    n = len(logits)
+    assert grads_of(loss, zs) == pytest.approx([1 / n - 1] + [1 / n] * (n - 1), rel=1e-15)
+
+
+def test_a_tiny_cross_entropy_keeps_its_relative_precision() -> None:
+    # log(1 + e^(-12.64 - 22.34)) with the floats' exact values, to 20 digits (decimal module):
+    # 6.4324885677271108641e-16. 1 - softmax would round to 0.
+    zs = values(22.34, -12.64)
+    loss = cross_entropy(zs, 0)
+    assert loss.data == pytest.approx(6.4324885677271108641e-16, rel=1e-14)
+    # d/dz = softmax - onehot = ±e^d / (1 + e^d) = ±6.4324885677271087952e-16
+    assert grads_of(loss, zs) == pytest.approx(
+        [-6.4324885677271087952e-16, 6.4324885677271087952e-16], rel=1e-14
+    )
+    assert cross_entropy(values(22.34, -12.64), 1).data == pytest.approx(34.98, rel=1e-15)
+
+
+def test_a_tiny_logistic_loss_keeps_its_relative_precision() -> None:
+    # softplus(-40) = log(1 + e^-40) = 4.2483542552915889863e-18 (softplus(40) - 40 gives 0.0)
+    z = Value(40.0)
+    loss = binary_cross_entropy_with_logits(z, 1)
+    assert loss.data == pytest.approx(4.2483542552915889863e-18, rel=1e-15)
+    assert grads_of(loss, [z]) == pytest.approx([-4.2483542552915889863e-18], rel=1e-15)
+    assert binary_cross_entropy_with_logits(Value(-40.0), 0).data == pytest.approx(
+        4.2483542552915889863e-18, rel=1e-15
+    )
+    # t = 0.3 at z = 1000: 0.3·softplus(-1000) + 0.7·softplus(1000) = 0 + 700
+    assert binary_cross_entropy_with_logits(Value(1000.0), 0.3).data == pytest.approx(700.0)
+
+
+@pytest.mark.parametrize(
+    ("loss", "point", "target"),
+    [
+        (lambda z: cross_entropy(z, 0), [22.34, -12.64], None),
+        (lambda z: cross_entropy(z, 2), [30.0, 25.0, 45.0], None),
+        (lambda z: cross_entropy(z, [0.25, 0.75, 0.0]), [30.0, -5.0, 1e3], None),
+        (lambda z: binary_cross_entropy_with_logits(z, [1, 0]), [40.0, -35.0], None),
+    ],
+)
+def test_gradients_at_extreme_logits_match_central_differences_relatively(
+    loss: Callable[[list[Value]], Value], point: list[float], target: None
+) -> None:
+    """With the loss exact to its last digits, central differences resolve even slopes of
+    1e-16: so the check holds relatively (atol = 0), not just to within 1e-6."""
+    result = check_grad(lambda *z: loss(list(z)), point, atol=0.0)
+    assert result.ok, result
+    assert result.max_rel_error < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        ([math.inf, 1.0], math.inf),
+        ([1.0, math.inf, -math.inf], math.inf),
+        ([math.inf, math.inf], math.inf),
+        ([-math.inf, -math.inf], -math.inf),
+        ([-math.inf, 0.0], 0.0),
+        ([-math.inf, 1.0, 1.0], 1.0 + math.log(2)),
+    ],
+)
+def test_logsumexp_with_infinite_scores_is_infinite_not_nan(
+    scores: list[float], expected: float
+) -> None:
+    assert logsumexp(values(*scores)).data == expected
+
+
+def test_cross_entropy_with_an_infinite_logit_is_its_limit() -> None:
+    # softmax([inf, 1]) -> [1, 0]: the truth at the infinite logit costs 0, elsewhere inf
+    assert cross_entropy(values(math.inf, 1.0), 0).data == 0.0
+    assert cross_entropy(values(math.inf, 1.0), 1).data == math.inf
+    assert [v.data for v in log_softmax(values(0.0, -math.inf))] == [0.0, -math.inf]
+
+
+def test_log_softmax_of_a_dominant_score_keeps_its_relative_precision() -> None:
+    out = log_softmax(values(22.34, -12.64))
+    assert out[0].data == pytest.approx(-6.4324885677271108641e-16, rel=1e-14)
+    assert out[1].data == pytest.approx(-34.98, rel=1e-15)
+
+
+# --- reduction ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_loss_reduces_by_mean_sum_or_none(name: str) -> None:
+    loss, point, target = CASES[name]
+    each = loss(values(*point), target, reduction="none")
+    assert isinstance(each, list) and len(each) == 3
+    total = sum(term.data for term in each)
+    assert loss(values(*point), target, reduction="sum").data == pytest.approx(total, rel=1e-15)
+    assert loss(values(*point), target).data == pytest.approx(total / 3, rel=1e-15)
+    assert loss(values(*point), target, reduction="mean").data == pytest.approx(total / 3)
+
+
+def test_reduction_none_gives_the_loss_of_each_sample() -> None:
+    assert [v.data for v in mse_loss(values(1.0, 2.0), [0.0, 4.0], reduction="none")] == [1, 4]
+    assert [v.data for v in hinge_loss(Value(0.5), 1, reduction="none")] == [0.5]
+    each = cross_entropy([values(0, 0), values(1000, -1000)], [1, 1], reduction="none")
+    assert [v.data for v in each] == [pytest.approx(math.log(2)), 2000.0]
+    # the mean of a batch's gradients is 1/n of the sum's
+    a = values(1, 2, 3)
+    cross_entropy([a, values(0, 0)], [2, 1], reduction="sum").backward()
+    s = SOFTMAX_123
+    assert [x.grad for x in a] == pytest.approx([s[0], s[1], s[2] - 1])
+
+
+def test_reduction_none_keeps_the_shape_of_2d_predictions() -> None:
+    pred = [values(1.0, 2.0), values(3.0, 4.0)]
+    each = mse_loss(pred, [[1.0, 0.0], [0.0, 0.0]], reduction="none")
+    assert [[v.data for v in row] for row in each] == [[0.0, 4.0], [9.0, 16.0]]
+    assert mse_loss(pred, np.array([[1.0, 0.0], [0.0, 0.0]])).data == (4 + 9 + 16) / 4
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_an_unknown_reduction_is_a_clear_error(name: str) -> None:
+    target = 0 if name == "cross_entropy" else 1
+    pred = values(1.0, 0.5) if name == "cross_entropy" else Value(0.5)
+    with pytest.raises(ValueError, match="reduction is 'mean', 'sum' or 'none', not 'avg'"):
+        LOSSES[name](pred, target, reduction="avg")  # type: ignore[operator]
+
+
+# --- what cross_entropy accepts -----------------------------------------------------------------
+
+
+def test_a_one_hot_target_for_one_sample_is_that_class() -> None:
+    one_hot = [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+    logits = [0.1 * j for j in range(10)]
+    by_vector = cross_entropy(values(*logits), one_hot)
+    by_index = cross_entropy(values(*logits), 2)
+    assert by_vector.data == by_index.data
+    assert by_vector.data == pytest.approx(math.log(sum(math.exp(z) for z in logits)) - 0.2)
+
+
+def test_a_probability_target_gives_the_mean_of_minus_log_softmax() -> None:
+    # soft labels t: loss = -Σ t_j·log softmax(z)_j; d/dz = softmax(z) - t
+    zs = values(1, 2, 3)
+    lse = math.log(E1 + E2 + E3)
+    loss = cross_entropy(zs, [0.2, 0.3, 0.5])
+    assert loss.data == pytest.approx(0.2 * (lse - 1) + 0.3 * (lse - 2) + 0.5 * (lse - 3))
+    s = SOFTMAX_123
+    assert grads_of(loss, zs) == pytest.approx([s[0] - 0.2, s[1] - 0.3, s[2] - 0.5], rel=1e-14)
+
+
+def test_a_batch_takes_indices_or_one_hot_rows_as_lists_or_arrays() -> None:
+    expected = (math.log(E1 + E2 + E3) - 3 + math.log(2)) / 2
+    a, b = [1.0, 2.0, 3.0], [0.0, 0.0, -math.inf]
+    assert cross_entropy([values(*a), values(*b)], [2, 1]).data == pytest.approx(expected)
+    one_hot = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    assert cross_entropy([values(*a), values(*b)], one_hot).data == pytest.approx(expected)
+    as_object_array = np.array([values(*a), values(*b)], dtype=object)
+    assert as_object_array.shape == (2, 3)
+    assert cross_entropy(as_object_array, np.array([2, 1])).data == pytest.approx(expected)
+    assert cross_entropy(np.array([a, b]), (2, 1)).data == pytest.approx(expected)
+
+
+def test_cross_entropy_of_a_numpy_row_of_values() -> None:
+    row = np.array(values(1, 2, 3), dtype=object)
+    assert cross_entropy(row, np.int64(0)).data == pytest.approx(math.log(E1 + E2 + E3) - 1)
+
+
+@pytest.mark.parametrize(
+    ("logits", "target", "error", "message"),
+    [
+        (
+            values(1, 2, 3),
+            [0, 2, 1],
+            ValueError,
+            r"add up to 1, got \[0.0, 2.0, 1.0\] \(sum 3\) \(for a batch of class indices, the"
+            r" logits are a list of lists\)",
+        ),
+        (
+            values(1, 2, 3),
+            [0, 0, 1, 0],
+            ValueError,
+            r"a sample with 3 logits needs a class index or 3 target probabilities, got 4"
+            r" \(a batch of logits is a list of lists",
+        ),
+        (values(1, 2), [1.5, -0.5], ValueError, r"probabilities are in \[0, 1\] and add up to 1"),
+        ([values(1, 2), values(3, 4)], 1, TypeError, "a batch of 2 samples needs 2 targets"),
+        ([values(1, 2), values(3, 4)], [1], ValueError, "2 samples of logits but 1 targets"),
+        ([values(1, 2), values(3, 4)], [1, 1.0], TypeError, "class index .an int. or a vector"),
+        ([values(1, 2), Value(3.0)], [0, 0], TypeError, "not a mix of both"),
+        (Value(1.0), 0, TypeError, "not a single number"),
+        ([], 0, ValueError, "empty list of scores"),
+        (["1", "2"], 0, TypeError, "a score is a Value or a plain number, not str"),
+        (values(1, 2), [Value(0.0), Value(1.0)], TypeError, r"not Value \(use value.data\)"),
+    ],
+)
+def test_cross_entropy_misuse_says_what_was_expected(
+    logits: object, target: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        cross_entropy(logits, target)
+
+
+# --- the softmax family on a batch --------------------------------------------------------------
+
+
+def test_the_softmax_family_acts_row_by_row_on_a_batch() -> None:
+    batch = [values(1, 2, 3), values(0, 0, 0)]
+    rows = softmax(batch)
+    assert [p.data for p in rows[0]] == pytest.approx(SOFTMAX_123, rel=1e-15)
+    assert [p.data for p in rows[1]] == pytest.approx([1 / 3] * 3, rel=1e-15)
+    (row,) = log_softmax(np.array([[1.0, 2.0, 3.0]]))
+    lse = math.log(E1 + E2 + E3)
+    assert [v.data for v in row] == pytest.approx([1 - lse, 2 - lse, 3 - lse], rel=1e-15)
+    assert [v.data for v in logsumexp(batch)] == pytest.approx(
+        [math.log(E1 + E2 + E3), math.log(3)], rel=1e-15
+    )
+
+
+def test_softmax_takes_numpy_arrays_and_plain_numbers() -> None:
+    from_floats = softmax(np.array([1.0, 2.0, 3.0]))
+    from_objects = softmax(np.array(values(1, 2, 3), dtype=object))
+    assert [p.data for p in from_floats] == [p.data for p in from_objects]
+    assert [p.data for p in softmax([1, 2, 3])] == pytest.approx(SOFTMAX_123, rel=1e-15)
+
+
+def test_softmax_of_something_that_is_not_scores_says_what_it_takes() -> None:
+    with pytest.raises(TypeError, match="one sample are a list of Values or numbers, not Value"):
+        softmax(Value(1.0))  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="a list of such lists"):
+        softmax([[1.0, 2.0], 3.0])  # type: ignore[list-item]

@@ -1,17 +1,30 @@
 """Losses and the softmax family, written with ``Value`` operations so they backpropagate.
 
-``softmax``, ``log_softmax`` and ``logsumexp`` act on one list of Values (the scores of one
-sample). Every loss takes one prediction (a Value) or a list of them, with targets as plain
-numbers, and returns the mean over the samples, as PyTorch does (``reduction="mean"``).
+``softmax``, ``log_softmax`` and ``logsumexp`` act on the scores of one sample (a list or 1-D
+array of Values or numbers) or on a batch of them (a list of such lists, or a 2-D array), row by
+row. Every loss takes one prediction or many (a Value, a list, a numpy array, Values or plain
+numbers; numbers become constant leaves) with targets as plain numbers, and reduces by
+``reduction="mean"`` (the default, as PyTorch), ``"sum"`` or ``"none"`` (the losses themselves,
+as a list).
 
-Stability: exponentials are only ever taken of ``x - max(x)`` (at most 0), and the logistic
-losses use the stable ``softplus``, so logits of ±1000 give finite losses and gradients.
+Precision. Exponentials are only ever taken of differences that are at most 0, so nothing
+overflows. Beyond that, a loss near 0 keeps its relative precision: with k the largest score,
+
+    log Σ_j e^(z_j) = z_k + log(1 + Σ_{j≠k} e^(z_j - z_k)) = z_k + softplus(L),
+    L = log Σ_{j≠k} e^(z_j - z_k)   (an ordinary shifted log-sum-exp of the gaps),
+
+so ``cross_entropy([22.34, -12.64], 0)`` is softplus(-34.98) = 6.4e-16, not 1 - 1 = 0, and
+``cross_entropy([1e15, 1e15], 0)`` is exactly log 2: the huge z_k never enters the sum. The
+logistic loss is t·softplus(-z) + (1 - t)·softplus(z), a sum of terms >= 0, never a difference.
+All of it is made of the engine's operations (``-``, ``exp``, ``log``, ``softplus``), so the
+gradients come from the derivative table like everything else.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
 
@@ -27,26 +40,68 @@ __all__ = [
     "cross_entropy",
     "hinge_loss",
     "LOSSES",
+    "REDUCTIONS",
 ]
 
-Scores = Sequence[Value]
-Prediction = Value | Sequence[Value]
-Target = Number | Sequence[Number] | np.ndarray
+Score = Value | Number
+"""One score or prediction: a Value, or a plain number (taken as a constant)."""
+
+Scores = Sequence[Score] | np.ndarray
+"""The scores of one sample."""
+
+Prediction = Score | Sequence[Any] | np.ndarray
+"""One prediction, or many (a list, a nested list or a numpy array of them)."""
+
+Target = Number | Sequence[Any] | np.ndarray
+"""Plain numbers, in the shape of the predictions."""
+
+Reduction = Literal["mean", "sum", "none"]
+
+REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
+"""What a loss can do with the per-sample losses: average them, add them, or return them."""
 
 
-# --- the softmax family ---------------------------------------------------------------------
+# --- reading the arguments ---------------------------------------------------------------------
 
 
-def _shifted(xs: Scores) -> tuple[float, list[Value]]:
-    """max(x) as a plain number, and x_i - max(x) for each i (all <= 0, so e^ never overflows).
+def _is_number(x: object) -> bool:
+    """A plain real number: int, float, bool or a numpy real scalar."""
+    return isinstance(x, (int, float, np.integer, np.floating, np.bool_))
 
-    The shift is a constant: softmax and log-sum-exp are unchanged by it, so it needs no
-    gradient of its own.
-    """
-    if len(xs) == 0:
-        raise ValueError("an empty list of scores has no softmax")
-    top = max(x.data for x in xs)
-    return top, [x - top for x in xs]
+
+def _is_many(x: object) -> bool:
+    """A list, tuple or array of things (a string is not one)."""
+    return isinstance(x, np.ndarray) or (isinstance(x, Sequence) and not isinstance(x, str))
+
+
+def _as_list(x: Any) -> Any:
+    """A numpy array as (nested) lists, anything else as it is."""
+    return x.tolist() if isinstance(x, np.ndarray) else x
+
+
+def _as_value(x: object, what: str) -> Value:
+    """A Value as it is, a plain number as a constant leaf; anything else is a TypeError."""
+    if isinstance(x, Value):
+        return x
+    if _is_number(x):
+        return Value(x)  # type: ignore[arg-type]
+    raise TypeError(f"{what} is a Value or a plain number, not {type(x).__name__}")
+
+
+def _number(t: object, what: str = "a target") -> float:
+    """A target as a float: targets are plain, finite numbers."""
+    if not _is_number(t):
+        hint = " (use value.data)" if isinstance(t, Value) else ""
+        raise TypeError(f"{what} is a plain number, not {type(t).__name__}{hint}")
+    number = float(t)  # type: ignore[arg-type]
+    if not math.isfinite(number):
+        raise ValueError(f"{what} is a finite number, got {number}")
+    return number
+
+
+def _check_reduction(reduction: object) -> None:
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise ValueError(f"reduction is 'mean', 'sum' or 'none', not {reduction!r}")
 
 
 def _sum(terms: Sequence[Value]) -> Value:
@@ -57,81 +112,202 @@ def _sum(terms: Sequence[Value]) -> Value:
     return total
 
 
-def logsumexp(xs: Scores) -> Value:
-    """log(Σ_i e^x_i), computed as m + log(Σ_i e^(x_i - m)) with m = max(x).
+def _reduce(terms: list[Value], reduction: str) -> Value | list[Value]:
+    """mean: (t0 + ... + t[n-1]) / n; sum: t0 + ... + t[n-1]; none: the list itself."""
+    if reduction == "none":
+        return terms
+    total = _sum(terms)
+    if reduction == "sum" or len(terms) == 1:
+        return total
+    return total / len(terms)
 
-    d/dx_i = e^x_i / Σ_j e^x_j = softmax(x)_i.
+
+# --- the softmax family -------------------------------------------------------------------------
+
+
+def _scores(xs: Any) -> list[Value]:
+    """The scores of one sample as a non-empty list of Values."""
+    xs = _as_list(xs)
+    if not _is_many(xs):
+        raise TypeError(
+            f"the scores of one sample are a list of Values or numbers, not {type(xs).__name__}"
+        )
+    if len(xs) == 0:
+        raise ValueError("an empty list of scores has no softmax")
+    return [_as_value(x, "a score") for x in xs]
+
+
+def _rows(xs: Any) -> list[list[Value]] | None:
+    """A batch of scores as a list of rows; None if ``xs`` is the scores of one sample."""
+    xs = _as_list(xs)
+    if not _is_many(xs) or len(xs) == 0 or not _is_many(xs[0]):
+        return None
+    if not all(_is_many(row) for row in xs):
+        raise TypeError(
+            "scores are one sample (a list of Values or numbers) or a batch (a list of such"
+            " lists), not a mix of both"
+        )
+    return [_scores(row) for row in xs]
+
+
+def _shifted_logsumexp(xs: Sequence[Value]) -> Value:
+    """log Σ_i e^(x_i) as m + log Σ_i e^(x_i - m), m = max(x) held constant (the sum is at
+    least 1, and every exponent at most 0). -inf when every x_i is -inf (the sum is empty)."""
+    top = max(x.data for x in xs)
+    if top == -math.inf:
+        return Value(-math.inf)
+    return _sum([(x - top).exp() for x in xs]).log() + top
+
+
+class _Normalizer(NamedTuple):
+    """The shared part of log_softmax, logsumexp and cross_entropy for scores z.
+
+    ``top`` is k, the index of the largest score (the first, on a tie); ``gaps`` holds
+    z_j - z_k for j != k (all <= 0; None at k); ``log_norm`` is
+    log Σ_j e^(z_j - z_k) = softplus(L), L = log Σ_{j≠k} e^(z_j - z_k): at least 0, and exact to
+    the last digits even when it is tiny, since the 1 of the sum is never added to a tiny term.
     """
-    top, shifted = _shifted(xs)
-    return _sum([s.exp() for s in shifted]).log() + top
+
+    top: int
+    gaps: list[Value | None]
+    log_norm: Value
+
+    def log_softmax(self, j: int) -> Value:
+        """log softmax(z)_j = (z_j - z_k) - log_norm: two terms <= 0, so no cancellation."""
+        gap = self.gaps[j]
+        return -self.log_norm if gap is None else gap - self.log_norm
 
 
-def softmax(xs: Scores) -> list[Value]:
+def _normalizer(z: list[Value]) -> _Normalizer:
+    k = max(range(len(z)), key=lambda j: z[j].data)
+    gaps: list[Value | None] = [None if j == k else x - z[k] for j, x in enumerate(z)]
+    rest = [gap for gap in gaps if gap is not None]
+    log_norm = _shifted_logsumexp(rest).softplus() if rest else Value(0.0)  # one class: log 1
+    return _Normalizer(k, gaps, log_norm)
+
+
+@overload
+def logsumexp(xs: Sequence[Score]) -> Value: ...
+@overload
+def logsumexp(xs: Sequence[Sequence[Score]]) -> list[Value]: ...
+@overload
+def logsumexp(xs: np.ndarray) -> Any: ...
+def logsumexp(xs: Any) -> Any:
+    """log(Σ_i e^x_i), computed as x_k + softplus(log Σ_{i≠k} e^(x_i - x_k)), x_k = max(x).
+
+    d/dx_i = e^x_i / Σ_j e^x_j = softmax(x)_i. One sample gives a Value, a batch a list of them
+    (one per row). An infinite score gives ±inf: +inf if any score is +inf, -inf if all are -inf.
+    """
+    rows = _rows(xs)
+    if rows is not None:
+        return [logsumexp(row) for row in rows]
+    z = _scores(xs)
+    k = max(range(len(z)), key=lambda j: z[j].data)
+    if math.isinf(z[k].data):  # +inf somewhere, or -inf everywhere: the log-sum-exp is that
+        return z[k] + 0.0
+    return z[k] + _normalizer(z).log_norm
+
+
+@overload
+def softmax(xs: Sequence[Score]) -> list[Value]: ...
+@overload
+def softmax(xs: Sequence[Sequence[Score]]) -> list[list[Value]]: ...
+@overload
+def softmax(xs: np.ndarray) -> list[Any]: ...
+def softmax(xs: Any) -> list[Any]:
     """softmax(x)_i = e^x_i / Σ_j e^x_j, computed as e^(x_i - m) / Σ_j e^(x_j - m), m = max(x).
 
-    d softmax_i / dx_j = softmax_i·(δ_ij - softmax_j).
+    d softmax_i / dx_j = softmax_i·(δ_ij - softmax_j). One sample gives a list of Values, a
+    batch a list of such lists (softmax of each row).
     """
-    _, shifted = _shifted(xs)
-    exps = [s.exp() for s in shifted]
+    rows = _rows(xs)
+    if rows is not None:
+        return [softmax(row) for row in rows]
+    z = _scores(xs)
+    top = max(x.data for x in z)  # a constant shift: softmax is unchanged by it
+    exps = [(x - top).exp() for x in z]
     total = _sum(exps)
     return [e / total for e in exps]
 
 
-def log_softmax(xs: Scores) -> list[Value]:
-    """log softmax(x)_i = x_i - logsumexp(x), computed as (x_i - m) - log(Σ_j e^(x_j - m)).
+@overload
+def log_softmax(xs: Sequence[Score]) -> list[Value]: ...
+@overload
+def log_softmax(xs: Sequence[Sequence[Score]]) -> list[list[Value]]: ...
+@overload
+def log_softmax(xs: np.ndarray) -> list[Any]: ...
+def log_softmax(xs: Any) -> list[Any]:
+    """log softmax(x)_i = x_i - logsumexp(x), computed as (x_i - x_k) - log Σ_j e^(x_j - x_k)
+    with x_k = max(x).
 
-    d/dx_j = δ_ij - softmax_j. Finite even where softmax itself rounds to 0.
+    d/dx_j = δ_ij - softmax_j. Finite even where softmax itself rounds to 0, and close to 0
+    with full relative precision for a dominant score. A batch gives one list per row.
     """
-    _, shifted = _shifted(xs)
-    log_total = _sum([s.exp() for s in shifted]).log()
-    return [s - log_total for s in shifted]
+    rows = _rows(xs)
+    if rows is not None:
+        return [log_softmax(row) for row in rows]
+    z = _scores(xs)
+    normalizer = _normalizer(z)
+    return [normalizer.log_softmax(j) for j in range(len(z))]
 
 
-# --- losses: mean over samples -----------------------------------------------------------------
+# --- elementwise losses -----------------------------------------------------------------------
 
 
-def _pairs(pred: Prediction, target: Target) -> list[tuple[Value, float]]:
-    """Predictions and targets as (Value, float) pairs: one or many, with matching lengths."""
-    if isinstance(target, np.ndarray):
-        target = target.tolist()  # the labels of tinygrad_edu.data, say
-    if isinstance(pred, Value):
-        if _is_many(target):
-            raise ValueError("one prediction needs one target, got a list of targets")
-        return [(pred, _number(target))]
-    if not isinstance(target, Sequence) or not _is_many(target):
-        raise ValueError(f"{len(pred)} predictions need a list of {len(pred)} targets")
-    if len(pred) != len(target):
-        raise ValueError(f"{len(pred)} predictions but {len(target)} targets")
-    if len(pred) == 0:
+def _pairs(pred: Prediction, target: Target) -> tuple[list[tuple[Value, float]], tuple[int, ...]]:
+    """Predictions and targets of the same shape as (Value, float) pairs, and that shape."""
+    predictions = np.asarray(pred, dtype=object)
+    targets = np.asarray(target, dtype=object)
+    if predictions.shape != targets.shape:
+        raise ValueError(_shape_mismatch(predictions.shape, targets.shape))
+    if predictions.size == 0:
         raise ValueError("a loss needs at least one prediction")
-    for p in pred:
-        if not isinstance(p, Value):
-            raise TypeError(f"predictions are Values, not {type(p).__name__}")
-    return [(p, _number(t)) for p, t in zip(pred, target)]
+    pairs = [
+        (_as_value(p, "a prediction"), _number(t))
+        for p, t in zip(predictions.ravel().tolist(), targets.ravel().tolist())
+    ]
+    return pairs, predictions.shape
 
 
-def _is_many(target: object) -> bool:
-    """A list of targets (a string is not one)."""
-    return isinstance(target, Sequence) and not isinstance(target, str)
+def _shape_mismatch(pred: tuple[int, ...], target: tuple[int, ...]) -> str:
+    if pred == ():
+        return f"one prediction needs one target, got targets of shape {target}"
+    if target == ():
+        return f"{pred[0]} predictions need a list of {pred[0]} targets, got one number"
+    if len(pred) == len(target) == 1:
+        return f"{pred[0]} predictions but {target[0]} targets"
+    return f"predictions of shape {pred} but targets of shape {target}: the shapes must match"
 
 
-def _number(t: object) -> float:
-    """A target as a float: targets are plain numbers (int, float, bool, numpy scalar)."""
-    if isinstance(t, (int, float, np.integer, np.floating)):
-        return float(t)
-    hint = " (use value.data)" if isinstance(t, Value) else ""
-    raise TypeError(f"a target is a plain number, not {type(t).__name__}{hint}")
+def _elementwise(
+    pred: Prediction,
+    target: Target,
+    reduction: str,
+    loss: Callable[[Value, float], Value],
+) -> Any:
+    """loss(p, t) for each prediction and its target, reduced; "none" keeps the shape."""
+    _check_reduction(reduction)
+    pairs, shape = _pairs(pred, target)
+    terms = [loss(p, t) for p, t in pairs]
+    if reduction != "none" or len(shape) <= 1:
+        return _reduce(terms, reduction)
+    nested: list[Any] = np.array(terms, dtype=object).reshape(shape).tolist()
+    return nested
 
 
-def _mean(terms: Sequence[Value]) -> Value:
-    """(t0 + t1 + ... + t[n-1]) / n"""
-    total = _sum(terms)
-    return total if len(terms) == 1 else total / len(terms)
+@overload
+def mse_loss(
+    pred: Prediction, target: Target, *, reduction: Literal["mean", "sum"] = "mean"
+) -> Value: ...
+@overload
+def mse_loss(pred: Prediction, target: Target, *, reduction: Literal["none"]) -> list[Any]: ...
+def mse_loss(pred: Prediction, target: Target, *, reduction: Reduction = "mean") -> Any:
+    """Mean squared error: mean_i (p_i - t_i)²; d/dp_i = 2(p_i - t_i)/n.
 
-
-def mse_loss(pred: Prediction, target: Target) -> Value:
-    """Mean squared error: mean_i (p_i - t_i)²; d/dp_i = 2(p_i - t_i)/n."""
-    return _mean([(p - t) ** 2 for p, t in _pairs(pred, target)])
+    Predictions and targets have the same shape (one number, a list, a 2-D array: every entry
+    counts once, as PyTorch does).
+    """
+    return _elementwise(pred, target, reduction, lambda p, t: (p - t) ** 2)
 
 
 _LOG_FLOOR = -100.0
@@ -145,84 +321,185 @@ def _clamped_log(x: Value) -> Value:
     return Value(_LOG_FLOOR)
 
 
-def binary_cross_entropy(p: Prediction, target: Target) -> Value:
+def _check_probability(t: float) -> float:
+    if not 0.0 <= t <= 1.0:
+        raise ValueError(f"a binary target is a probability in [0, 1], got {t}")
+    return t
+
+
+def _weighted(terms: list[tuple[float, Value]]) -> Value:
+    """Σ w·v over the terms whose weight w is not 0 (a weight of 1 multiplies nothing), so
+    a 0-weighted infinity never makes 0·inf = nan. Zero if every weight is 0."""
+    kept = [v if w == 1 else w * v for w, v in terms if w != 0]
+    return _sum(kept) if kept else Value(0.0)
+
+
+def _bce(p: Value, t: float) -> Value:
+    if not 0.0 <= p.data <= 1.0:
+        raise ValueError(f"binary_cross_entropy takes probabilities in [0, 1], got {p.data}")
+    _check_probability(t)
+    return -_weighted([(t, _clamped_log(p)), (1 - t, _clamped_log(1 - p))])
+
+
+@overload
+def binary_cross_entropy(
+    p: Prediction, target: Target, *, reduction: Literal["mean", "sum"] = "mean"
+) -> Value: ...
+@overload
+def binary_cross_entropy(
+    p: Prediction, target: Target, *, reduction: Literal["none"]
+) -> list[Any]: ...
+def binary_cross_entropy(p: Prediction, target: Target, *, reduction: Reduction = "mean") -> Any:
     """Binary cross-entropy on probabilities p in [0, 1], targets t in [0, 1]:
     mean_i -(t_i·log p_i + (1 - t_i)·log(1 - p_i)); d/dp = (p - t) / (p(1 - p)) / n.
 
     Each log is clamped at -100, as PyTorch does, so p = 0 or 1 gives a finite loss. Prefer
     ``binary_cross_entropy_with_logits`` on raw scores: it is stable without any clamp.
     """
-    terms = []
-    for p_i, t in _pairs(p, target):
-        if not 0.0 <= p_i.data <= 1.0:
-            raise ValueError(f"binary_cross_entropy takes probabilities in [0, 1], got {p_i.data}")
-        _check_probability(t)
-        terms.append(-(t * _clamped_log(p_i) + (1 - t) * _clamped_log(1 - p_i)))
-    return _mean(terms)
+    return _elementwise(p, target, reduction, _bce)
 
 
-def binary_cross_entropy_with_logits(z: Prediction, target: Target) -> Value:
+def _bce_with_logits(z: Value, t: float) -> Value:
+    _check_probability(t)
+    return _weighted([(t, (-z).softplus()), (1 - t, z.softplus())])
+
+
+@overload
+def binary_cross_entropy_with_logits(
+    z: Prediction, target: Target, *, reduction: Literal["mean", "sum"] = "mean"
+) -> Value: ...
+@overload
+def binary_cross_entropy_with_logits(
+    z: Prediction, target: Target, *, reduction: Literal["none"]
+) -> list[Any]: ...
+def binary_cross_entropy_with_logits(
+    z: Prediction, target: Target, *, reduction: Reduction = "mean"
+) -> Any:
     """Binary cross-entropy on logits z (p = σ(z)), targets t in [0, 1]:
-    mean_i softplus(z_i) - t_i·z_i, which equals -(t·log σ(z) + (1 - t)·log(1 - σ(z)));
-    d/dz = (σ(z) - t) / n. Stable for any z: softplus(z) = log(1 + e^z) never overflows.
+    mean_i t_i·softplus(-z_i) + (1 - t_i)·softplus(z_i), which equals
+    -(t·log σ(z) + (1 - t)·log(1 - σ(z))) (as log σ(z) = -softplus(-z)); d/dz = (σ(z) - t)/n.
+
+    Stable and precise for any z: softplus never overflows, and both terms are >= 0, so a loss
+    near 0 keeps its digits (z = 40, t = 1: softplus(-40) = 4.25e-18).
     """
-    terms = []
-    for z_i, t in _pairs(z, target):
-        _check_probability(t)
-        terms.append(z_i.softplus() - t * z_i)
-    return _mean(terms)
+    return _elementwise(z, target, reduction, _bce_with_logits)
 
 
-def _check_probability(t: float) -> None:
-    if not 0.0 <= t <= 1.0:
-        raise ValueError(f"a binary target is a probability in [0, 1], got {t}")
+def _hinge(s: Value, t: float) -> Value:
+    if t not in (-1.0, 1.0):
+        raise ValueError(f"hinge_loss targets are -1 or +1, got {t:g}")
+    return (1 - t * s).relu()
 
 
-def cross_entropy(
-    logits: Scores | Sequence[Scores], target_index: int | Sequence[int] | np.ndarray
-) -> Value:
-    """Cross-entropy of softmax(logits) against the true class:
-    -log softmax(z)_y = logsumexp(z) - z_y; d/dz_j = softmax(z)_j - [j = y].
-
-    One sample: ``logits`` is a list of Values and ``target_index`` an int. A batch: a list of
-    such lists and a list of ints; the loss is the mean over the batch.
-    """
-    if isinstance(target_index, np.ndarray):
-        target_index = target_index.tolist()
-    if isinstance(target_index, Sequence):
-        if len(logits) != len(target_index):
-            raise ValueError(f"{len(logits)} samples of logits but {len(target_index)} targets")
-        if len(logits) == 0:
-            raise ValueError("a loss needs at least one sample")
-        samples = [_sample(z, y) for z, y in zip(logits, target_index)]
-        return _mean([logsumexp(z) - z[y] for z, y in samples])
-    z, y = _sample(logits, target_index)
-    return logsumexp(z) - z[y]
-
-
-def _sample(logits: object, index: object) -> tuple[Scores, int]:
-    if not isinstance(logits, Sequence) or not all(isinstance(z, Value) for z in logits):
-        raise TypeError("the logits of one sample are a list of Values")
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-        raise TypeError(f"a target index is an int, not {type(index).__name__}")
-    index = int(index)
-    if not 0 <= index < len(logits):
-        raise IndexError(f"target index {index} is out of range for {len(logits)} classes")
-    return logits, index
-
-
-def hinge_loss(score: Prediction, target: Target) -> Value:
+@overload
+def hinge_loss(
+    score: Prediction, target: Target, *, reduction: Literal["mean", "sum"] = "mean"
+) -> Value: ...
+@overload
+def hinge_loss(score: Prediction, target: Target, *, reduction: Literal["none"]) -> list[Any]: ...
+def hinge_loss(score: Prediction, target: Target, *, reduction: Reduction = "mean") -> Any:
     """The SVM (max-margin) loss, targets t in {-1, +1}: mean_i max(0, 1 - t_i·s_i);
     d/ds = -t/n where the margin t·s is below 1, else 0 (0 exactly at the hinge).
 
     micrograd's demo loss: ``(1 + -y*score).relu()``, the same numbers.
     """
-    terms = []
-    for s, t in _pairs(score, target):
-        if t not in (-1.0, 1.0):
-            raise ValueError(f"hinge_loss targets are -1 or +1, got {t}")
-        terms.append((1 - t * s).relu())
-    return _mean(terms)
+    return _elementwise(score, target, reduction, _hinge)
+
+
+# --- cross-entropy ----------------------------------------------------------------------------
+
+
+def _logit_rows(logits: object) -> tuple[list[list[Value]], bool]:
+    """The logits as rows of Values, and whether they were one sample (not a batch)."""
+    if isinstance(logits, Value) or _is_number(logits):
+        raise TypeError(
+            "cross_entropy takes the logits of one sample (a list of scores, one per class)"
+            " or of a batch (a list of such lists), not a single number"
+        )
+    rows = _rows(logits)
+    return ([_scores(logits)], True) if rows is None else (rows, False)
+
+
+def _class_index(t: object, n_classes: int) -> int | None:
+    """A class index as an int (None if ``t`` is not an integer)."""
+    if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)):
+        return None
+    index = int(t)
+    if not 0 <= index < n_classes:
+        raise IndexError(f"target index {index} is out of range for {n_classes} classes")
+    return index
+
+
+def _probabilities(t: Any, n_classes: int, single: bool) -> list[float]:
+    """A one-hot or probability vector: n_classes numbers in [0, 1] that add up to 1."""
+    probabilities = [_number(p, "a target probability") for p in _as_list(t)]
+    if len(probabilities) != n_classes:
+        hint = " (a batch of logits is a list of lists, one per sample)" if single else ""
+        raise ValueError(
+            f"a sample with {n_classes} logits needs a class index or {n_classes} target"
+            f" probabilities, got {len(probabilities)}{hint}"
+        )
+    total = math.fsum(probabilities)
+    if not all(0.0 <= p <= 1.0 for p in probabilities) or abs(total - 1.0) > 1e-6:
+        hint = " (for a batch of class indices, the logits are a list of lists)" if single else ""
+        raise ValueError(
+            f"target probabilities are in [0, 1] and add up to 1, got {probabilities}"
+            f" (sum {total:g}){hint}"
+        )
+    return probabilities
+
+
+def _cross_entropy(z: list[Value], target: object, single: bool) -> Value:
+    """-Σ_j t_j·log softmax(z)_j, with t the one-hot vector of an index or the given vector."""
+    index = _class_index(target, len(z))
+    normalizer = _normalizer(z)
+    if index is not None:
+        return -normalizer.log_softmax(index)
+    if not _is_many(target):
+        raise TypeError(
+            f"a cross_entropy target is a class index (an int) or a vector of {len(z)}"
+            f" probabilities, not {type(target).__name__}"
+        )
+    probabilities = _probabilities(target, len(z), single)
+    return -_weighted([(p, normalizer.log_softmax(j)) for j, p in enumerate(probabilities)])
+
+
+def _batch_targets(target: Any, n_samples: int) -> list[Any]:
+    target = _as_list(target)
+    if not _is_many(target):
+        raise TypeError(
+            f"a batch of {n_samples} samples needs {n_samples} targets (a list of class indices"
+            f" or of probability vectors), not {type(target).__name__}"
+        )
+    if len(target) != n_samples:
+        raise ValueError(f"{n_samples} samples of logits but {len(target)} targets")
+    return list(target)
+
+
+@overload
+def cross_entropy(
+    logits: Any, target: Any, *, reduction: Literal["mean", "sum"] = "mean"
+) -> Value: ...
+@overload
+def cross_entropy(logits: Any, target: Any, *, reduction: Literal["none"]) -> list[Value]: ...
+def cross_entropy(logits: Any, target: Any, *, reduction: Reduction = "mean") -> Any:
+    """Cross-entropy of softmax(logits) against the truth: -Σ_j t_j·log softmax(z)_j, which is
+    logsumexp(z) - z_y for a class index y; d/dz_j = softmax(z)_j - t_j.
+
+    ``logits``: one sample (a list or 1-D array of Values or numbers, one per class) or a batch
+    (a list of such lists, or a 2-D array). The shape of the logits decides which, so for one
+    sample the ``target`` is a class index (an int) or a vector of probabilities (one-hot, or
+    soft labels that add up to 1); for a batch it is a list with one such target per sample.
+    The loss is reduced over the samples of the batch.
+
+    Computed as softplus(L) - (z_y - z_k), z_k the largest logit and L = log Σ_{j≠k} e^(z_j -
+    z_k): a sum of two terms >= 0, so it is log 2 for logits [1e15, 1e15] and 6.4e-16 (not 0)
+    for [22.34, -12.64] with target 0.
+    """
+    _check_reduction(reduction)
+    rows, single = _logit_rows(logits)
+    targets = [target] if single else _batch_targets(target, len(rows))
+    return _reduce([_cross_entropy(z, t, single) for z, t in zip(rows, targets)], reduction)
 
 
 LOSSES = {
