@@ -46,9 +46,11 @@ __all__ = [
     "define_op",
     "grad",
     "no_grad",
+    "enable_grad",
     "is_grad_enabled",
     "topological_order",
     "local_derivatives",
+    "local_derivatives_at",
     "weighted_sum",
     "is_number",
     "to_float",
@@ -111,6 +113,20 @@ def no_grad() -> Iterator[None]:
 def is_grad_enabled() -> bool:
     """True unless inside :func:`no_grad`."""
     return _STATE.get() is not None
+
+
+@contextmanager
+def enable_grad() -> Iterator[None]:
+    """Within the block, operations record again, even inside :func:`no_grad` (PyTorch's name).
+
+    For code that must build a graph whatever its caller chose: ``tinygrad_edu.compile`` traces
+    a function's graph inside it, also when the compiled function is first called in ``no_grad``.
+    """
+    token = _STATE.set(_STATE.get() or TOP)
+    try:
+        yield
+    finally:
+        _STATE.reset(token)
 
 
 class scope:
@@ -576,14 +592,23 @@ def local_derivatives(node: Value) -> tuple[float, ...]:
     """
     if node._a is None:
         return ()
-    rule = _DERIVATIVE[node.op]
-    args: list[Any] = [x.data for x in node.inputs] + [node.data]
+    return local_derivatives_at(node.op, *(x.data for x in node.inputs), node.data)
+
+
+def local_derivatives_at(op: str, *data: float) -> tuple[float, ...]:
+    """The chain-rule factors of the operation ``op`` at given numbers: ``data`` is the inputs'
+    data then the output's (``x, out`` or ``x, y, out``, as a rule takes them), and the result is
+    d out / d input for each input, as floats: what :func:`local_derivatives` reads off a node.
+
+    The compiled replay evaluates a rule that cannot run on arrays through this, one node at a time.
+    """
+    rule = _DERIVATIVE[op]
     try:
-        local = rule(*args)
+        local = rule(*data)
     except (ArithmeticError, ValueError):
         with ieee_arithmetic(), no_grad():
-            local = rule(*(Value(x) for x in args))
-    return (float(local),) if len(args) == 2 else (float(local[0]), float(local[1]))
+            local = rule(*(Value(x) for x in data))
+    return (float(local),) if len(data) == 2 else (float(local[0]), float(local[1]))
 
 
 # --- your own operations ----------------------------------------------------------------------
