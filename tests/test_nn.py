@@ -144,7 +144,7 @@ def test_neuron_applies_its_activation_to_the_weighted_sum(
 
 def test_the_activation_table_lists_the_five_activations() -> None:
     assert list(ACTIVATIONS) == ["relu", "tanh", "sigmoid", "leaky_relu", "linear"]
-    assert list(INITS) == ["uniform", "xavier", "he"]
+    assert list(INITS) == ["uniform", "xavier", "he", "pytorch"]
 
 
 def test_nonlin_false_makes_a_neuron_linear_whatever_the_activation() -> None:
