@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import gc
 import math
+import pickle
 import threading
 import weakref
 from typing import Any
@@ -15,10 +17,12 @@ import pytest
 from tinygrad_edu import (
     Parameter,
     Value,
+    engine,
     grad,
     is_grad_enabled,
     local_derivatives,
     no_grad,
+    scope,
     topological_order,
 )
 from tinygrad_edu.engine import is_number, to_float, weighted_sum
@@ -321,6 +325,95 @@ def test_million_node_chain_backpropagates_without_recursion() -> None:
     assert y.data == 0.5
     assert x.grad == 1.0  # (-1) ** 1_000_000
     del y  # freeing a million-deep chain must not overflow the C stack either
+
+
+# --- copying and pickling ------------------------------------------------------------------------
+
+
+def _diamond() -> tuple[Value, Value, Value]:
+    """x, w and y = tanh(x·w) + x·w, recorded inside a scope: a node used twice, a Parameter."""
+    x, w = Value(0.5, "x"), Parameter(-2.0, "w")
+    with scope("block"):
+        h = x * w
+        y = h.tanh() + h
+    y.label = "y"
+    return x, w, y
+
+
+def _fields(node: Value) -> tuple[object, ...]:
+    return (type(node), node.data, node.grad, node.label, node.op, node.scope)
+
+
+def _same_graph(original: Value, copied: Value) -> None:
+    """The two graphs match node for node (fields and shape) and share no node."""
+    first, second = topological_order(original), topological_order(copied)
+    assert [_fields(n) for n in first] == [_fields(n) for n in second]
+    position = {n: i for i, n in enumerate(second)}
+    assert [[position[i] for i in n.inputs] for n in second] == [
+        [first.index(i) for i in n.inputs] for n in first
+    ]
+    assert not set(first) & set(second)
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_pickle_restores_the_whole_graph_with_every_field(protocol: int) -> None:
+    x, _, y = _diamond()
+    y.backward()
+    restored = pickle.loads(pickle.dumps(y, protocol))
+    _same_graph(y, restored)
+    h = restored.inputs[1]
+    assert restored.inputs[0].inputs[0] is h  # the node used twice is one node again
+    assert type(h.inputs[1]) is Parameter and h.inputs[1].label == "w"
+    assert h.scope == "block" and h.scope.name == "block" and h.scope.parent is None
+    assert h.scope is restored.inputs[0].scope  # one scope entry, one object
+    assert h.inputs[0].scope is engine.TOP
+    # The restored graph differentiates like the original: dy/dx = (1 - tanh²(xw) + 1)·w.
+    for node in topological_order(restored):
+        node.grad = 0.0
+    restored.backward()
+    assert h.inputs[0].grad == x.grad == (2 - math.tanh(-1.0) ** 2) * -2.0
+
+
+def test_pickle_keeps_nodes_shared_between_the_objects_pickled_together() -> None:
+    x, w, y = _diamond()
+    rx, ry, rw = pickle.loads(pickle.dumps([x, y, w]))  # leaves before the graph that uses them
+    assert ry.inputs[1].inputs == (rx, rw)
+    ry, rx, rw = pickle.loads(pickle.dumps([y, x, w]))  # and after it
+    assert ry.inputs[1].inputs == (rx, rw)
+    assert engine._PICKLING.listed <= {id(n) for n in topological_order(y)}  # ids only
+
+
+def test_deepcopy_copies_the_graph_and_keeps_what_the_objects_share() -> None:
+    x, _, y = _diamond()
+    y.backward()
+    _same_graph(y, copy.deepcopy(y))
+    cx, cy = copy.deepcopy((x, y))  # a parameter and a loss computed from it, copied together
+    assert cy.inputs[1].inputs[0] is cx and cx is not x
+    assert cy.inputs[1].scope is y.inputs[1].scope  # scopes are names: shared, not copied
+
+
+def test_copy_makes_a_new_node_computed_from_the_same_inputs() -> None:
+    y = _diamond()[2]
+    twin = copy.copy(y)
+    assert twin is not y and _fields(twin) == _fields(y)
+    assert twin.inputs[0] is y.inputs[0] and twin.inputs[1] is y.inputs[1]
+
+
+def test_a_million_node_chain_pickles_and_deep_copies_without_recursion() -> None:
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(1_000_000):
+        y = -y
+    round_trip = [lambda v: pickle.loads(pickle.dumps(v, pickle.HIGHEST_PROTOCOL)), copy.deepcopy]
+    for make in round_trip:
+        copied = make(y)
+        copied.backward()
+        leaf, depth = copied, 0
+        while leaf.inputs:
+            leaf, depth = leaf.inputs[0], depth + 1
+        assert (depth, leaf.label, leaf.data, leaf.grad, copied.data) == (10**6, "x", 0.5, 1.0, 0.5)
+        assert leaf is not x and x.grad == 0.0
+        del copied, leaf  # freeing it must not overflow the C stack either
 
 
 # --- no_grad and detach ------------------------------------------------------------------------

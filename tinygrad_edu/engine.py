@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -83,6 +84,10 @@ class Scope(str):
         self.parent = parent if parent else None
         self.name = name
         return self
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        """Pickled as its name and parent; the top level as the module's own ``TOP``."""
+        return "TOP" if self is TOP else (Scope, (self.name, self.parent))
 
 
 TOP = Scope("")
@@ -419,6 +424,60 @@ class Value:
         """A new leaf with the same data and label: gradients stop here."""
         return Value(self.data, self.label)
 
+    # --- copying and pickling, without recursion ---------------------------------------------
+
+    def __copy__(self) -> Value:
+        """copy.copy(v): a new node with v's data, grad, label, op and scope, computed from the
+        very same input nodes (only the node is new)."""
+        twin = _twin(self)
+        twin._a, twin._b = self._a, self._b
+        return twin
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        """copy.deepcopy(v): a copy of v's whole graph, made node by node in topological order
+        (inputs first), never by recursion, so a chain of a million nodes copies.
+
+        Nodes already copied by the same deepcopy (a model's parameters, then a loss computed
+        from them) are reused, so a graph shared between the copied objects stays shared.
+        Scopes are shared, not copied: they are names.
+        """
+        for node in topological_order(self):
+            if id(node) in memo:
+                continue
+            twin = _twin(node)
+            a, b = node._a, node._b
+            twin._a = None if a is None else memo[id(a)]
+            twin._b = None if b is None else memo[id(b)]
+            memo[id(node)] = twin
+        copied: Value = memo[id(self)]
+        return copied
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """pickle: each node is written after its inputs, so pickle never recurses down a chain.
+
+        pickle writes an object's inputs before finishing the object itself, which recurses once
+        per level of a deep graph. So the first node of a graph that pickle meets lists the
+        nodes below it in topological order (inputs first) with its own state; pickle writes
+        that list one node after the other, each of them finding its inputs already written.
+        Those listed nodes are marked (by id, per thread) so that they do not list their own
+        subgraphs again; a stale mark can only make a node be written the plain way, which is
+        as correct. A chain of a million nodes pickles and unpickles.
+        """
+        listed = _PICKLING.listed
+        below: Sequence[Value] = ()
+        if id(self) in listed:
+            listed.discard(id(self))
+        else:
+            below = topological_order(self)[:-1]
+            # Replaces the set: what is left in it was written earlier (or the pickle stopped).
+            _PICKLING.listed = {id(node) for node in below}
+        fields = (type(self), self.data, self.grad, self.label, self.op, self.scope)
+        return (_bare, fields, (below, self._a, self._b))
+
+    def __setstate__(self, state: tuple[Sequence[Value], Value | None, Value | None]) -> None:
+        """Restore a pickled node's inputs (the listed nodes below it are already restored)."""
+        _, self._a, self._b = state
+
     # --- backpropagation -------------------------------------------------------------------
 
     def backward(self) -> None:
@@ -455,6 +514,31 @@ class Parameter(Value):
 
 
 _new = object.__new__
+
+
+def _bare(kind: type[Value], data: float, grad: float, label: str, op: str, scope: Scope) -> Value:
+    """A node of class ``kind`` with these fields and no inputs yet: what copies and unpickling
+    start from (they set ``_a`` and ``_b`` once the inputs exist)."""
+    node: Value = _new(kind)
+    node.data, node.grad, node.label, node.op = data, grad, label, op
+    node.scope, node._a, node._b = scope, None, None
+    return node
+
+
+def _twin(node: Value) -> Value:
+    """A new node with node's class and fields, and no inputs yet."""
+    return _bare(type(node), node.data, node.grad, node.label, node.op, node.scope)
+
+
+class _Pickling(threading.local):
+    """Per thread: the ids of the nodes that a graph being pickled has listed and that pickle has
+    yet to write. Ids, not the nodes, so that nothing is kept alive after the pickle."""
+
+    def __init__(self) -> None:
+        self.listed: set[int] = set()
+
+
+_PICKLING = _Pickling()
 
 
 def _node(data: float, op: str, a: Value, b: Value | None = None) -> Value:
