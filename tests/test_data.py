@@ -1,10 +1,19 @@
 """tinygrad_edu.data: the toy data sets lie where their formulas say, are seeded, and batches
-cover every sample once per pass."""
+cover every sample once per pass; the digits are scikit-learn's; MNIST files are read, downloaded
+and checked (offline, from small IDX files written here); the preparation functions compute
+what their formulas say."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import http.server
 import math
+import sys
+import threading
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -13,11 +22,21 @@ from hypothesis import strategies as st
 
 from tinygrad_edu.data import (
     DATASETS,
+    MNIST_SHA256,
+    MNIST_URL,
     batches,
+    load_digits,
+    load_mnist,
     make_blobs,
     make_circles,
     make_moons,
     make_spiral,
+    make_yinyang,
+    mnist_cache,
+    one_hot,
+    standardize,
+    train_test_split,
+    whiten,
 )
 
 
@@ -165,3 +184,439 @@ def test_batches_check_their_arguments_at_the_call() -> None:
         batches(X, y[:9], 2)
     with pytest.raises(TypeError, match="batch_size must be an int, not float"):
         batches(X, y, 2.0)  # type: ignore[arg-type]
+
+
+# --- make_yinyang -------------------------------------------------------------------------------
+
+
+def test_yinyang_classes_come_in_equal_numbers() -> None:
+    assert np.bincount(make_yinyang(300, seed=0)[1]).tolist() == [100, 100, 100]
+    assert np.bincount(make_yinyang(301, seed=0)[1]).tolist() == [101, 100, 100]
+
+
+def test_yinyang_points_lie_in_their_class_regions() -> None:
+    """The symbol: the disc of radius 1/2 around (1/2, 1/2); yin (0) is the upper half outside
+    the circle of radius 1/4 around B = (3/4, 1/2) plus the circle of radius 1/4 around
+    A = (1/4, 1/2); yang (1) the rest; the dots (2) the discs of radius 1/10 around A and B."""
+    X, y = make_yinyang(3000, seed=1)
+    x0, x1 = X[:, 0], X[:, 1]
+    assert X.min() >= 0.0 and X.max() <= 1.0
+    assert (np.hypot(x0 - 0.5, x1 - 0.5) <= 0.5).all()
+    from_a, from_b = np.hypot(x0 - 0.25, x1 - 0.5), np.hypot(x0 - 0.75, x1 - 0.5)
+    in_a_dot, in_b_dot = from_a <= 0.1, from_b <= 0.1
+    assert ((in_a_dot | in_b_dot) == (y == 2)).all()
+    yin = (from_a <= 0.25) | ((x1 > 0.5) & (from_b > 0.25))
+    assert (yin[y != 2] == (y[y != 2] == 0)).all()
+    # uniform over each region: the dots split evenly between A and B, and yang is yin turned
+    # half a circle about the centre, so their mean points mirror each other
+    assert in_a_dot.sum() / (y == 2).sum() == pytest.approx(0.5, abs=0.05)
+    np.testing.assert_allclose(X[y == 0].mean(axis=0), 1 - X[y == 1].mean(axis=0), atol=0.02)
+
+
+def test_yinyang_is_not_linearly_separable_in_one_class_against_the_rest() -> None:
+    # yin lies both left of yang (around A) and right of it (the upper right): no single line
+    X, y = make_yinyang(600, seed=2)
+    assert X[y == 0, 0].min() < 0.1 and X[y == 0, 0].max() > 0.9
+    assert X[y == 1, 0].min() < 0.1 and X[y == 1, 0].max() > 0.9
+
+
+# --- load_digits --------------------------------------------------------------------------------
+
+
+def test_load_digits_gives_scikit_learns_8x8_digits() -> None:
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    X, y = load_digits()
+    assert X.shape == (1797, 64) and X.dtype == np.float64
+    assert y.shape == (1797,) and y.dtype == np.int64
+    reference_X, reference_y = sklearn_datasets.load_digits(return_X_y=True)
+    assert np.array_equal(X, reference_X) and np.array_equal(y, reference_y)
+    assert X.min() == 0.0 and X.max() == 16.0 and (X.round() == X).all()
+    assert y[:10].tolist() == list(range(10))
+    assert np.bincount(y).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+    assert X[0].reshape(8, 8)[0].tolist() == [0, 0, 5, 13, 9, 1, 0, 0]  # the top of a 0
+
+
+def test_load_digits_without_scikit_learn_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(ImportError, match=r'pip install "tinygrad-edu\[digits\]"'):
+        load_digits()
+
+
+# --- load_mnist (offline: the tests write small IDX files themselves) ---------------------------
+
+NAMES = list(MNIST_SHA256)
+
+
+def idx_bytes(magic: int, shape: tuple[int, ...], payload: bytes) -> bytes:
+    """An IDX file: big-endian magic, one big-endian uint32 per dimension, then the bytes."""
+    return magic.to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in shape) + payload
+
+
+def images(n: int) -> bytes:
+    """n 28x28 images; image k is all (k + 1)·51 (51, 102, ...; 255 for k = 4), except
+    pixel (0, 0), which is 0."""
+    pixels = np.repeat((np.arange(n, dtype=np.uint8) + 1) * 51, 28 * 28).reshape(n, 28, 28)
+    pixels[:, 0, 0] = 0
+    return idx_bytes(2051, (n, 28, 28), pixels.tobytes())
+
+
+def labels(digits: list[int]) -> bytes:
+    return idx_bytes(2049, (len(digits),), bytes(digits))
+
+
+def write_mnist(folder: Path, files: dict[str, bytes] | None = None) -> dict[str, str]:
+    """Write the four files, gzipped (5 training samples, 2 test samples); return their
+    SHA-256 digests. ``files`` replaces the uncompressed contents of some of them."""
+    contents = {
+        NAMES[0]: images(5),
+        NAMES[1]: labels([3, 1, 4, 1, 5]),
+        NAMES[2]: images(2),
+        NAMES[3]: labels([9, 2]),
+        **(files or {}),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    digests = {}
+    for name, raw in contents.items():
+        packed = gzip.compress(raw, mtime=0)
+        (folder / name).write_bytes(packed)
+        digests[name] = hashlib.sha256(packed).hexdigest()
+    return digests
+
+
+def test_load_mnist_reads_the_four_idx_files(tmp_path: Path) -> None:
+    digests = write_mnist(tmp_path)
+    (X_train, y_train), (X_test, y_test) = load_mnist(tmp_path, sha256=digests)
+    assert X_train.shape == (5, 784) and X_train.dtype == np.float64
+    assert X_test.shape == (2, 784)
+    assert y_train.tolist() == [3, 1, 4, 1, 5] and y_train.dtype == np.int64
+    assert y_test.tolist() == [9, 2]
+    # normalize: pixel / 255, so 51 -> 0.2 and 255 -> 1.0, row by row
+    assert X_train[0, :3].tolist() == [0.0, 0.2, 0.2]
+    assert X_train[4, 1] == 1.0 and X_train.min() == 0.0 and X_train.max() == 1.0
+
+
+def test_load_mnist_shapes_raw_pixels_images_and_one_hot_labels(tmp_path: Path) -> None:
+    write_mnist(tmp_path)
+    (X, y), _ = load_mnist(tmp_path, normalize=False, flatten=False, one_hot=True, sha256=None)
+    assert X.shape == (5, 1, 28, 28) and X.dtype == np.uint8
+    assert X[1, 0, 0, :3].tolist() == [0, 102, 102]
+    assert X.flags.writeable
+    assert y.shape == (5, 10) and y.dtype == np.float64
+    assert y.argmax(axis=1).tolist() == [3, 1, 4, 1, 5] and y.sum() == 5.0
+
+
+def test_load_mnist_checks_the_published_digests_by_default(tmp_path: Path) -> None:
+    write_mnist(tmp_path)
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte\.gz: its SHA-256 digest is"):
+        load_mnist(tmp_path)
+    assert (tmp_path / NAMES[0]).exists()  # a file that was already there is never deleted
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        (
+            NAMES[0],
+            images(5)[:-1],
+            r"announces shape \(5, 28, 28\) \(3936 bytes\), but it holds 3935",
+        ),
+        (NAMES[0], images(5) + b"\0", "but it holds 3937"),
+        (NAMES[0], labels([1, 2]), "its IDX magic number is 2049, not 2051 .images."),
+        (NAMES[1], images(5), "its IDX magic number is 2051, not 2049 .labels."),
+        (NAMES[0], idx_bytes(2051, (1, 27, 28), bytes(27 * 28)), "its images are 27x28, not 28x28"),
+        (NAMES[3], labels([9, 10]), "it holds a label 10: digits are 0..9"),
+        (NAMES[2], b"\x00\x00", "it holds 2 bytes, too few for an IDX header"),
+        (NAMES[3], labels([9, 2, 7]), "t10k-images-idx3-ubyte.gz holds 2 images but t10k-labels"),
+    ],
+)
+def test_a_malformed_mnist_file_is_an_error_that_names_it(
+    tmp_path: Path, name: str, raw: bytes, message: str
+) -> None:
+    write_mnist(tmp_path, {name: raw})
+    with pytest.raises(ValueError, match=message) as caught:
+        load_mnist(tmp_path, sha256=None)
+    assert name in str(caught.value)
+
+
+def test_a_truncated_gzip_file_is_an_error_that_names_it(tmp_path: Path) -> None:
+    write_mnist(tmp_path)
+    packed = (tmp_path / NAMES[1]).read_bytes()
+    (tmp_path / NAMES[1]).write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte.gz: it is not a complete gzip"):
+        load_mnist(tmp_path, sha256=None)
+    (tmp_path / NAMES[1]).write_bytes(b"not gzip at all")
+    with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte.gz: it is not a complete gzip"):
+        load_mnist(tmp_path, sha256=None)
+
+
+def test_missing_files_are_downloaded_checked_and_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    digests = write_mnist(tmp_path / "mirror")
+    cache = tmp_path / "cache"
+    (_, y_train), (_, y_test) = load_mnist(
+        cache, url=(tmp_path / "mirror").as_uri(), sha256=digests
+    )
+    assert y_train.tolist() == [3, 1, 4, 1, 5] and y_test.tolist() == [9, 2]
+    assert sorted(p.name for p in cache.iterdir()) == sorted(NAMES)  # and no partial files
+    for name in NAMES:
+        assert (cache / name).read_bytes() == (tmp_path / "mirror" / name).read_bytes()
+    assert "train-images-idx3-ubyte.gz" in capsys.readouterr().err  # the progress bar
+
+
+def test_only_the_missing_file_is_downloaded_over_http(tmp_path: Path) -> None:
+    digests = write_mnist(tmp_path / "mirror")
+    write_mnist(tmp_path / "cache")
+    (tmp_path / "cache" / NAMES[2]).unlink()
+    requests: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(tmp_path / "mirror"), **kwargs)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            requests.append(self.path)
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}/"
+            _, (X_test, _) = load_mnist(tmp_path / "cache", url=url, sha256=digests)
+            with pytest.raises(OSError, match=r"could not download http://127.0.0.1:\d+/nope/"):
+                load_mnist(tmp_path / "empty", url=url + "nope/", sha256=digests)
+        finally:
+            server.shutdown()
+    assert requests[0] == "/t10k-images-idx3-ubyte.gz"
+    assert X_test.shape == (2, 784)
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_a_corrupt_download_is_an_error_and_is_not_kept(tmp_path: Path) -> None:
+    digests = write_mnist(tmp_path / "mirror")
+    packed = (tmp_path / "mirror" / NAMES[0]).read_bytes()
+    (tmp_path / "mirror" / NAMES[0]).write_bytes(packed[:-10])  # cut short on the way
+    cache = tmp_path / "cache"
+    with pytest.raises(
+        ValueError,
+        match=r"train-images-idx3-ubyte.gz downloaded from file:.*"
+        r"SHA-256 digest .*nothing was kept",
+    ):
+        load_mnist(cache, url=(tmp_path / "mirror").as_uri(), sha256=digests)
+    assert list(cache.iterdir()) == []
+    with pytest.raises(ValueError, match=r"not a complete gzip file.*nothing was kept"):
+        load_mnist(cache, url=(tmp_path / "mirror").as_uri(), sha256=None)
+    assert list(cache.iterdir()) == []
+
+
+def test_without_tqdm_a_download_prints_a_plain_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    write_mnist(tmp_path / "mirror")
+    write_mnist(tmp_path / "cache")
+    (tmp_path / "cache" / NAMES[3]).unlink()
+    load_mnist(tmp_path / "cache", url=(tmp_path / "mirror").as_uri(), sha256=None)
+    size = (tmp_path / "mirror" / NAMES[3]).stat().st_size
+    assert capsys.readouterr().err == f"downloading t10k-labels-idx1-ubyte.gz ... {size} bytes\n"
+
+
+def test_the_default_folder_is_a_per_user_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert mnist_cache() == tmp_path / "xdg" / "tinygrad-edu" / "mnist"
+    write_mnist(mnist_cache())
+    (_, y_train), _ = load_mnist(sha256=None)
+    assert y_train.tolist() == [3, 1, 4, 1, 5]
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert mnist_cache() == tmp_path / "home" / ".cache" / "tinygrad-edu" / "mnist"
+
+
+def test_mnist_digests_are_sha256_of_the_four_standard_files() -> None:
+    assert set(MNIST_SHA256) == {
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    }
+    assert all(len(d) == 64 and set(d) <= set("0123456789abcdef") for d in MNIST_SHA256.values())
+    assert MNIST_URL.startswith("https://") and MNIST_URL.endswith("/")
+
+
+# --- one_hot, train_test_split ------------------------------------------------------------------
+
+
+def test_one_hot_puts_a_one_in_each_labels_column() -> None:
+    encoded = one_hot([2, 0, 1, 2], 3)
+    assert encoded.dtype == np.float64
+    assert encoded.tolist() == [[0, 0, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    assert one_hot(np.array([], dtype=np.int64), 4).shape == (0, 4)
+
+
+@pytest.mark.parametrize(
+    ("y", "n_classes", "error", "message"),
+    [
+        ([0, 3], 3, ValueError, r"label 3 is outside 0 \.\. 2"),
+        ([-1, 0], 3, ValueError, r"label -1 is outside 0 \.\. 2"),
+        ([0.0, 1.0], 3, TypeError, "integer labels, got an array of float64"),
+        ([[0, 1]], 3, ValueError, r"1-D list of labels, got shape \(1, 2\)"),
+        ([0], 0, ValueError, "n_classes must be at least 1"),
+        ([0], 2.0, TypeError, "n_classes must be an int, not float"),
+    ],
+)
+def test_one_hot_misuse_says_what_was_expected(
+    y: object, n_classes: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        one_hot(y, n_classes)  # type: ignore[arg-type]
+
+
+def test_train_test_split_keeps_rows_beside_their_labels_and_covers_every_sample() -> None:
+    X = np.column_stack([np.arange(10), 10 * np.arange(10)])
+    y = np.arange(10)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, seed=0)
+    assert (len(X_train), len(X_test), len(y_train), len(y_test)) == (8, 2, 8, 2)
+    assert sorted(np.concatenate([y_train, y_test]).tolist()) == list(range(10))
+    assert np.array_equal(X_train[:, 0], y_train) and np.array_equal(X_test[:, 0], y_test)
+    assert y_train.tolist() != sorted(y_train.tolist()) or y_test.tolist() != [8, 9]  # shuffled
+    again = train_test_split(X, y, seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(again, (X_train, X_test, y_train, y_test)))
+    assert X[3].tolist() == [3, 30]  # the inputs are left as they were
+
+
+@pytest.mark.parametrize(("n", "test_size", "n_test"), [(10, 0.25, 3), (10, 4, 4), (7, 0.5, 4)])
+def test_train_test_split_sizes_as_scikit_learn(n: int, test_size: float, n_test: int) -> None:
+    # a fraction gives ceil(test_size * n) test samples; a count gives itself
+    _, X_test, _, y_test = train_test_split(np.zeros((n, 2)), np.zeros(n), test_size=test_size)
+    assert len(X_test) == len(y_test) == n_test
+    model_selection = pytest.importorskip("sklearn.model_selection")
+    theirs = model_selection.train_test_split(np.zeros((n, 2)), np.zeros(n), test_size=test_size)
+    assert [len(a) for a in theirs] == [n - n_test, n_test, n - n_test, n_test]
+
+
+@pytest.mark.parametrize(
+    ("test_size", "message"),
+    [
+        (0.0, "test_size is a fraction between 0 and 1 or a count of samples, not 0.0"),
+        (1.0, "not 1.0"),
+        (True, "not True"),
+        (10, "leaves 10 of 10 samples for testing and 0 for training"),
+        (0, "leaves 0 of 10 samples for testing"),
+    ],
+)
+def test_train_test_split_needs_samples_on_both_sides(test_size: float, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        train_test_split(np.zeros((10, 2)), np.zeros(10), test_size=test_size)
+
+
+def test_train_test_split_needs_one_label_per_sample() -> None:
+    with pytest.raises(ValueError, match="same length, got 10 and 9"):
+        train_test_split(np.zeros((10, 2)), np.zeros(9))
+
+
+# --- standardize, whiten ------------------------------------------------------------------------
+
+
+def test_standardize_hand_worked() -> None:
+    # column 0: mean 2, population std sqrt(2/3); column 1 is constant: zeros, not nan
+    X = np.array([[1.0, 10.0], [2.0, 10.0], [3.0, 10.0]])
+    z = math.sqrt(3 / 2)
+    np.testing.assert_allclose(standardize(X), [[-z, 0.0], [0.0, 0.0], [z, 0.0]], rtol=1e-15)
+    assert X[0].tolist() == [1.0, 10.0]  # the input is left as it was
+    assert standardize([[0.1], [0.1], [0.1]]).tolist() == [[0.0], [0.0], [0.0]]
+
+
+def test_standardized_columns_have_mean_0_and_std_1() -> None:
+    X = np.random.default_rng(0).normal([5.0, -3.0, 100.0], [2.0, 0.01, 40.0], size=(500, 3))
+    Z = standardize(X)
+    np.testing.assert_allclose(Z.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(Z.std(axis=0), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("X", "error", "message"),
+    [
+        ([1.0, 2.0], ValueError, r"2-D array .* got shape \(2,\)"),
+        (np.zeros((0, 3)), ValueError, r"got shape \(0, 3\)"),
+        ([[1.0, math.nan]], ValueError, "finite numbers"),
+        ([["a", "b"]], TypeError, "2-D array of numbers"),
+    ],
+)
+def test_standardize_misuse_says_what_was_expected(
+    X: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        standardize(X)  # type: ignore[arg-type]
+
+
+def test_whitening_axis_aligned_data_scales_each_column() -> None:
+    # covariance diag(4, 1): both methods divide the columns by 2 and 1
+    X = np.array([[2.0, 1.0], [-2.0, 1.0], [2.0, -1.0], [-2.0, -1.0]])
+    expected = [[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]]
+    np.testing.assert_allclose(whiten(X), expected, rtol=1e-8)
+    np.testing.assert_allclose(whiten(X, method="zca"), expected, rtol=1e-8)
+
+
+def test_pca_whitening_rotates_onto_the_axes_and_zca_keeps_the_data_axes() -> None:
+    # the same points turned by 45°: PCA undoes the turn (largest variance first, signs chosen
+    # so each axis's largest entry is positive); ZCA whitens in place and keeps the turn
+    c = math.sqrt(0.5)
+    turn = np.array([[c, c], [-c, c]])
+    X = np.array([[2.0, 1.0], [-2.0, 1.0], [2.0, -1.0], [-2.0, -1.0]]) @ turn
+    flat = [[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]]
+    pca = whiten(X, method="pca")
+    np.testing.assert_allclose(np.abs(pca), np.abs(flat), rtol=1e-8)
+    np.testing.assert_allclose(whiten(X, method="zca"), np.array(flat) @ turn, atol=1e-8)
+
+
+@pytest.mark.parametrize("method", ["pca", "zca"])
+def test_whitened_data_have_identity_covariance(method: Literal["pca", "zca"]) -> None:
+    rng = np.random.default_rng(3)
+    mixing = np.array([[2.0, 0.0, 0.0], [1.5, 0.5, 0.0], [-1.0, 0.3, 0.2]])
+    X = rng.normal(size=(400, 3)) @ mixing.T + [10.0, -5.0, 0.0]
+    W = whiten(X, method=method)
+    np.testing.assert_allclose(W.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(W.T @ W / len(W), np.eye(3), atol=1e-6)  # ε/λ, λ >= 0.03
+    if method == "zca":  # W = Xc·M with M symmetric (C^(-1/2))
+        M = np.linalg.lstsq(X - X.mean(axis=0), W, rcond=None)[0]
+        np.testing.assert_allclose(M, M.T, atol=1e-9)
+
+
+def test_whitening_rank_deficient_data_gives_no_nan() -> None:
+    """A constant column and a column that is the sum of two others: the result's covariance
+    is 1 along the data's 2 directions and 0 along the 2 where they do not vary."""
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(2, 200))
+    X = np.column_stack([a, b, a + b, np.full(200, 7.0)])
+    for method in ("pca", "zca"):
+        W = whiten(X, method=method)  # type: ignore[arg-type]
+        assert np.isfinite(W).all()
+        variances = np.linalg.eigvalsh(W.T @ W / len(W))
+        np.testing.assert_allclose(variances, [0.0, 0.0, 1.0, 1.0], atol=1e-6)
+
+
+def test_whitening_the_digits() -> None:
+    pytest.importorskip("sklearn")
+    X, _ = load_digits()  # 3 pixel columns are always 0: covariance of rank 61
+    variances = np.linalg.eigvalsh(np.cov(whiten(X, method="zca"), rowvar=False, bias=True))
+    np.testing.assert_allclose(variances[:3], 0.0, atol=1e-6)
+    np.testing.assert_allclose(variances[3:], 1.0, atol=1e-4)  # ε/λ <= 1e-8 / 4.1e-4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "svd"}, "method is 'pca' or 'zca', not 'svd'"),
+        ({"eps": 0.0}, "eps must be a small positive number, not 0.0"),
+    ],
+)
+def test_whiten_misuse_says_what_was_expected(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        whiten(np.eye(3), **kwargs)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        whiten([[1.0, 2.0]])
