@@ -444,6 +444,114 @@ def test_no_grad_nests_restores_after_errors_and_decorates() -> None:
     assert evaluate(Value(3.0)).inputs == ()
 
 
+def test_bare_no_grad_decorates_a_function_and_keeps_its_name() -> None:
+    @no_grad
+    def evaluate(v: Value) -> Value:
+        """Square it."""
+        return v * v
+
+    result = evaluate(Value(3.0))
+    assert (result.data, result.inputs) == (9.0, ())
+    assert (evaluate.__name__, evaluate.__doc__) == ("evaluate", "Square it.")
+    assert is_grad_enabled()
+    with pytest.raises(TypeError, match=r"no_grad\(\) takes no argument.*not int"):
+        no_grad(3)  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("decorate", [no_grad, no_grad()], ids=["@no_grad", "@no_grad()"])
+def test_no_grad_decorates_a_generator_step_by_step(decorate: Any) -> None:
+    seen: list[object] = []
+
+    @decorate
+    def squares(x: Value) -> Any:
+        try:
+            while True:
+                received = yield x * x  # recorded nothing
+                seen.append((received, is_grad_enabled()))
+        finally:
+            seen.append(("closed", is_grad_enabled()))
+
+    x = Value(2.0)
+    steps = squares(x)
+    first = next(steps)
+    assert (first.data, first.inputs) == (4.0, ())
+    assert is_grad_enabled()  # the caller records between the steps
+    assert (x * x).inputs == (x, x)
+    assert steps.send("hello").inputs == ()
+    steps.close()
+    assert seen == [("hello", False), ("closed", False)]
+    assert is_grad_enabled()
+
+
+def test_a_decorated_generator_returns_its_value_and_takes_exceptions() -> None:
+    @no_grad
+    def countdown() -> Any:
+        try:
+            yield 1
+        except KeyError:
+            yield "caught"
+        return "done"
+
+    steps = countdown()
+    assert next(steps) == 1
+    assert steps.throw(KeyError("k")) == "caught"
+    with pytest.raises(StopIteration) as stop:
+        next(steps)
+    assert stop.value.value == "done"
+
+
+@pytest.mark.parametrize("decorate", [no_grad, no_grad()], ids=["@no_grad", "@no_grad()"])
+def test_no_grad_decorates_an_async_function_and_leaves_other_tasks_recording(
+    decorate: Any,
+) -> None:
+    async def main() -> tuple[Value, list[bool]]:
+        gate = asyncio.Event()
+        seen: list[bool] = []
+
+        @decorate
+        async def quiet(x: Value) -> Value:
+            await gate.wait()  # the other task runs meanwhile
+            seen.append(is_grad_enabled())
+            return x * x
+
+        async def recording() -> None:
+            await asyncio.sleep(0)
+            seen.append(is_grad_enabled())
+            gate.set()
+
+        result, _ = await asyncio.gather(quiet(Value(3.0)), recording())
+        return result, seen
+
+    result, seen = asyncio.run(main())
+    assert (result.data, result.inputs) == (9.0, ())
+    assert seen == [True, False]
+
+
+def test_no_grad_decorates_an_async_generator_step_by_step() -> None:
+    @no_grad
+    async def squares(x: Value) -> Any:
+        for _ in range(2):
+            yield x * x
+
+    async def main() -> list[tuple[tuple[Value, ...], bool]]:
+        x = Value(3.0)
+        return [(item.inputs, is_grad_enabled()) async for item in squares(x)]
+
+    assert asyncio.run(main()) == [((), True), ((), True)]
+
+
+def test_no_grad_decorates_methods() -> None:
+    class Model:
+        def __init__(self) -> None:
+            self.w = Value(2.0)
+
+        @no_grad
+        def predict(self, x: float) -> Value:
+            return self.w * x
+
+    assert Model().predict(3.0).inputs == ()
+
+
 def test_no_grad_is_per_thread() -> None:
     seen: list[bool] = []
     inside, done = threading.Event(), threading.Event()

@@ -25,6 +25,7 @@ Design notes (why it is fast and frees memory promptly):
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import threading
@@ -32,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import Any, TypeGuard, Union, overload
+from typing import Any, TypeGuard, TypeVar, Union, cast, overload
 
 import numpy as np
 
@@ -101,18 +102,121 @@ _FORWARD = {name: op.forward for name, op in OPS.items()}
 _DERIVATIVE = {name: op.derivative for name, op in OPS.items()}
 
 
-@contextmanager
-def no_grad() -> Iterator[None]:
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@overload
+def no_grad() -> _NoGrad: ...
+@overload
+def no_grad(function: F) -> F: ...
+def no_grad(function: F | None = None) -> _NoGrad | F:
     """Within the block, operations record nothing: every result is a leaf.
 
-    Use it for evaluation and for updates that must not become part of a graph. Nests, and is
-    safe across threads and asyncio tasks (it is a context variable). Also works as a decorator.
+    Use it for evaluation and for updates that must not become part of a graph::
+
+        with no_grad():
+            accuracy = evaluate(model)
+
+    Nests, and is safe across threads and asyncio tasks (it is a context variable). As in
+    PyTorch it also decorates, with or without the parentheses (``@no_grad()`` or ``@no_grad``):
+    a function, a generator (each step runs without recording; the caller records between
+    steps), an ``async def`` function, or an async generator.
     """
-    token = _STATE.set(None)
-    try:
-        yield
-    finally:
-        _STATE.reset(token)
+    if function is None:
+        return _NoGrad()
+    if not callable(function):
+        raise TypeError(
+            "no_grad() takes no argument (with no_grad(): ...), or decorates a function, "
+            f"not {type(function).__name__}"
+        )
+    return _without_recording(function)
+
+
+class _NoGrad:
+    """What ``no_grad()`` returns: a context manager, and a decorator like ``no_grad`` itself."""
+
+    __slots__ = ("_tokens",)
+
+    def __init__(self) -> None:
+        self._tokens: list[Token[Scope | None]] = []
+
+    def __enter__(self) -> None:
+        self._tokens.append(_STATE.set(None))
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        _STATE.reset(self._tokens.pop())
+
+    def __call__(self, function: F) -> F:
+        return no_grad(function)
+
+
+def _without_recording(function: F) -> F:
+    """``function`` made to run under no_grad: each call, or each step of a generator."""
+    wrapper: Callable[..., Any]
+    if inspect.isasyncgenfunction(function):
+
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            # Only while the generator runs: the caller records between its items.
+            inner = function(*args, **kwargs)
+            step, sent = inner.asend, None
+            while True:
+                token = _STATE.set(None)
+                try:
+                    item = await step(sent)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    _STATE.reset(token)
+                try:
+                    sent, step = (yield item), inner.asend
+                except GeneratorExit:
+                    with _NoGrad():
+                        await inner.aclose()
+                    raise
+                except BaseException as error:
+                    sent, step = error, inner.athrow
+
+    elif inspect.iscoroutinefunction(function):
+
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with _NoGrad():
+                return await function(*args, **kwargs)
+
+    elif inspect.isgeneratorfunction(function):
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            # As for the async generator above, step by step.
+            inner = function(*args, **kwargs)
+            step, sent = inner.send, None
+            while True:
+                token = _STATE.set(None)
+                try:
+                    item = step(sent)
+                except StopIteration as stop:
+                    return stop.value
+                finally:
+                    _STATE.reset(token)
+                try:
+                    sent, step = (yield item), inner.send
+                except GeneratorExit:
+                    with _NoGrad():
+                        inner.close()
+                    raise
+                except BaseException as error:
+                    sent, step = error, inner.throw
+
+    else:
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with _NoGrad():
+                return function(*args, **kwargs)
+
+    return cast(F, functools.wraps(function)(wrapper))
 
 
 def is_grad_enabled() -> bool:
