@@ -1,4 +1,5 @@
-"""tinygrad_edu.nn: neurons, layers, MLPs, their parameter names, and saving them as JSON."""
+"""tinygrad_edu.nn: micrograd's neurons, layers and MLPs, PyTorch's Linear, Sequential, activation
+modules, Dropout and BatchNorm1d, their parameter names and scopes, and saving them as JSON."""
 
 from __future__ import annotations
 
@@ -6,21 +7,24 @@ import gc
 import itertools
 import json
 import math
+import os
 import random
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import micrograd.nn  # type: ignore[import-untyped]
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_edu import Value
+from tinygrad_edu import Value, check_grad, nn
 from tinygrad_edu.data import make_moons
 from tinygrad_edu.nn import ACTIVATIONS, INITS, MLP, Layer, Module, Neuron, Parameter
 
-# --- micrograd's demo, run unchanged on both libraries ----------------------------------------
+# --- micrograd's demo, run unchanged on both libraries --------------------------------------------
 
 DEMO_STEPS = 100
 MICROGRAD_STEPS = 8  # micrograd is several times slower per step: compare the first steps
@@ -116,7 +120,7 @@ def test_mlp_has_micrograd_parameter_count_and_order() -> None:
     assert model.parameters()[48 + 2 * 17 : 48 + 3 * 17] == [*neuron.w, neuron.b]
 
 
-# --- what a neuron computes --------------------------------------------------------------------
+# --- what a neuron computes -----------------------------------------------------------------------
 
 
 def fixed_neuron(activation: str, nonlin: bool = True) -> Neuron:
@@ -221,7 +225,7 @@ def test_nonsense_construction_is_a_clear_error(make: Callable[[], object], mess
         make()
 
 
-# --- initialisation ----------------------------------------------------------------------------
+# --- initialisation -------------------------------------------------------------------------------
 
 
 def test_default_init_is_uniform_in_minus_one_one_and_zero_bias() -> None:
@@ -252,7 +256,7 @@ def test_an_own_random_generator_makes_models_reproducible_and_spares_the_global
     assert random.random() == expected_next
 
 
-# --- names and labels ---------------------------------------------------------------------------
+# --- names and labels -----------------------------------------------------------------------------
 
 
 def test_mlp_parameters_are_named_by_dotted_path_and_labelled_so() -> None:
@@ -330,7 +334,7 @@ def test_a_micrograd_style_subclass_that_only_overrides_parameters_works() -> No
     assert pair.a.grad == 0.0
 
 
-# --- state dicts and files -----------------------------------------------------------------------
+# --- state dicts and files ------------------------------------------------------------------------
 
 
 def snapshot(model: Module) -> list[tuple[str, float]]:
@@ -449,3 +453,439 @@ def test_repr_names_the_architecture() -> None:
         "MLP(Layer(2, 3, activation='relu'), Layer(3, 1, activation='linear'))"
     )
     assert repr(Neuron(4, activation="tanh")) == "Neuron(4, activation='tanh')"
+
+
+# --- modules take one sample or a batch -----------------------------------------------------------
+
+
+def test_a_batch_through_micrograds_modules_is_each_sample_in_turn() -> None:
+    model = MLP(2, [3, 2], rng=random.Random(0))
+    X = np.array([[0.5, -1.0], [2.0, 0.25], [0.0, 1.0]])
+    batch = model(X)
+    assert len(batch) == 3
+    for out, x in zip(batch, X.tolist()):
+        assert [v.data for v in out] == [v.data for v in model(x)]
+    assert [v.data for v in Neuron(2, rng=random.Random(1))(X)] == [
+        Neuron(2, rng=random.Random(1))(x).data for x in X.tolist()
+    ]
+    assert isinstance(MLP(2, [1])(X)[0], Value)  # one output per sample: a Value, as micrograd
+
+
+def test_mlp_nouts_must_be_a_list_of_sizes() -> None:
+    with pytest.raises(
+        TypeError, match=r"nouts is the list of layer sizes, e.g. MLP\(2, \[16, 1\]\)"
+    ):
+        MLP(2, 16)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("x", "error", "message"),
+    [
+        ([1.0, 2.0, 3.0], ValueError, r"Linear\(2, 3\) takes 2 inputs, got 3"),
+        (np.ones((4, 3)), ValueError, "takes 2 inputs per sample, got a batch of 4 samples of 3"),
+        (np.ones((2, 5)), ValueError, r"of 5 \(transposed\? one sample per row\)"),
+        (np.ones((2, 2, 2)), ValueError, r"one sample \(1-D\) or a batch \(2-D.*shape \(2, 2, 2\)"),
+        ([[1.0, 2.0], [3.0]], ValueError, r"ragged batch: its samples have \[1, 2\] inputs"),
+        ([1.0, [2.0]], TypeError, "entry 1 of the sample is a list .a batch is 2-D"),
+        ([[1.0, 2.0], 3.0], TypeError, "sample 1 is the float 3.0, not a list of numbers"),
+        (["a", 2.0], TypeError, "entry 0 of the sample is a str"),
+        (Value(1.0), TypeError, r"takes one sample .* or a batch .*, not a Value"),
+        ([], ValueError, "empty list"),
+    ],
+)
+def test_input_of_the_wrong_shape_is_a_clear_error(x: Any, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        nn.Linear(2, 3)(x)
+
+
+# --- Linear ---------------------------------------------------------------------------------------
+
+
+def fixed_linear(bias: bool = True) -> nn.Linear:
+    """W = [[1, 2], [-0.5, 0.25], [0, 3]], b = [0.5, -1, 2]."""
+    layer = nn.Linear(2, 3, bias=bias)
+    for row, values in zip(layer.weight, [[1.0, 2.0], [-0.5, 0.25], [0.0, 3.0]]):
+        for w, value in zip(row, values):
+            w.data = value
+    if layer.bias is not None:
+        for b, value in zip(layer.bias, [0.5, -1.0, 2.0]):
+            b.data = value
+    return layer
+
+
+def test_linear_computes_w_x_plus_b_for_a_sample_and_a_batch() -> None:
+    layer = fixed_linear()
+    # at x = (2, -1): W·x = (0, -1.25, -3), + b = (0.5, -2.25, -1)
+    assert [v.data for v in layer([2.0, -1.0])] == [0.5, -2.25, -1.0]
+    batch = layer(np.array([[2.0, -1.0], [0.0, 1.0]]))
+    assert [[v.data for v in row] for row in batch] == [[0.5, -2.25, -1.0], [2.5, -0.75, 5.0]]
+    assert [v.data for v in fixed_linear(bias=False)([2.0, -1.0])] == [0.0, -1.25, -3.0]
+    assert len(nn.Linear(3, 1)([1.0, 2.0, 3.0])) == 1  # always a list, as PyTorch's shapes
+
+
+def test_linear_gradients_are_the_inputs() -> None:
+    layer = fixed_linear()
+    out = layer([2.0, -1.0])
+    (out[0] + 3 * out[2]).backward()
+    assert [[w.grad for w in row] for row in layer.weight] == [[2.0, -1.0], [0.0, 0.0], [6.0, -3.0]]
+    assert [b.grad for b in layer.bias or []] == [1.0, 0.0, 3.0]
+
+
+def test_linear_parameters_are_named_weight_o_i_and_bias_o() -> None:
+    layer = nn.Linear(2, 3)
+    names = [name for name, _ in layer.named_parameters()]
+    assert names[:3] == ["weight.0.0", "weight.0.1", "weight.1.0"]
+    assert names[6:] == ["bias.0", "bias.1", "bias.2"]
+    assert [p.label for p in layer.parameters()] == names
+    assert [name for name, _ in nn.Linear(2, 1, bias=False).named_parameters()] == [
+        "weight.0.0",
+        "weight.0.1",
+    ]
+    assert repr(nn.Linear(2, 1, bias=False)) == "Linear(2, 1, bias=False)"
+
+
+def test_linear_default_init_is_pytorchs_uniform_within_one_over_root_nin() -> None:
+    layer = nn.Linear(4, 3, rng=random.Random(5))
+    replay = random.Random(5)  # every weight row by row, then every bias, from U(-1/2, 1/2)
+    expected = [replay.uniform(-0.5, 0.5) for _ in range(4 * 3 + 3)]
+    assert [p.data for p in layer.parameters()] == expected
+    wide = [p.data for p in nn.Linear(400, 10, rng=random.Random(0)).parameters()]
+    assert -0.05 <= min(wide) < -0.0499 and 0.0499 < max(wide) <= 0.05
+    he = nn.Linear(400, 10, init="he", rng=random.Random(0))
+    assert [b.data for b in he.bias or []] == [0.0] * 10  # other inits start the biases at 0
+
+
+# --- Sequential and the activation modules --------------------------------------------------------
+
+
+def test_sequential_chains_modules_and_names_them_by_position() -> None:
+    first, second = fixed_linear(), nn.Linear(3, 2)
+    model = nn.Sequential(first, nn.ReLU(), second)
+    names = [name for name, _ in model.named_parameters()]
+    assert names[0] == "0.weight.0.0" and names[-1] == "2.bias.1"
+    assert "2.weight.1.2" in names and first.weight[2][1].label == "0.weight.2.1"
+    hidden = [max(v, 0.0) for v in [0.5, -2.25, -1.0]]
+    expected = [
+        sum(w.data * h for w, h in zip(row, hidden)) + b.data
+        for row, b in zip(second.weight, second.bias or [])
+    ]
+    assert [v.data for v in model([2.0, -1.0])] == expected
+    assert (model[0], len(model), list(model)[1].scope_name) == (first, 3, "1")
+
+
+def test_every_module_records_its_scope() -> None:
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    [score] = model([1.0, 2.0])
+    assert score.scope == "Sequential/2"
+    assert score.inputs[1].inputs[1].op == "tanh"
+    assert score.inputs[1].inputs[1].scope == "Sequential/1"
+    assert score.inputs[1].inputs[1].inputs[0].scope == "Sequential/0"
+    assert nn.ReLU()([1.0])[0].scope == "ReLU"
+    assert nn.Linear(1, 1)([1.0])[0].scope == "Linear"
+
+
+def test_a_users_subclass_finds_its_children_and_parameters_and_opens_its_scope() -> None:
+    class Net(Module):
+        def __init__(self) -> None:
+            self.fc1 = nn.Linear(2, 3)
+            self.blocks = [nn.Linear(3, 3), nn.Tanh()]
+            self.scale = Parameter(2.0)
+
+        def forward(self, x: Any) -> Any:
+            h = self.fc1(x)
+            for block in self.blocks:
+                h = block(h)
+            return [v * self.scale for v in h]
+
+    net = Net()
+    names = [name for name, _ in net.named_parameters()]
+    assert names[:2] == ["scale", "fc1.weight.0.0"] and names[-1] == "blocks.0.bias.2"
+    assert len(names) == 1 + (2 * 3 + 3) + (3 * 3 + 3)
+    out = net([1.0, -1.0])
+    assert out[0].scope == "Net"
+    tanh = out[0].inputs[0]
+    assert (tanh.op, tanh.scope) == ("tanh", "Net/blocks.1")
+    assert tanh.inputs[0].scope == "Net/blocks.0"
+    wrapped = nn.Sequential(net)
+    assert net.fc1.weight[0][0].label == "0.fc1.weight.0.0"
+    assert wrapped([1.0, -1.0])[0].inputs[0].inputs[0].scope == "Sequential/0/blocks.0"
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
+        (nn.ReLU(), [0.0, 0.0, 2.0]),
+        (nn.Sigmoid(), [1 / (1 + math.exp(1.5)), 0.5, 1 / (1 + math.exp(-2.0))]),
+        (nn.Tanh(), [math.tanh(-1.5), 0.0, math.tanh(2.0)]),
+        (nn.LeakyReLU(0.1), [-0.15000000000000002, 0.0, 2.0]),
+    ],
+)
+def test_activation_modules_act_entry_by_entry(module: Module, expected: list[float]) -> None:
+    assert [v.data for v in module([-1.5, 0.0, 2.0])] == pytest.approx(expected, rel=1e-15)
+    batch = module([[-1.5, 0.0, 2.0], [-1.5, 0.0, 2.0]])
+    assert [v.data for row in batch for v in row] == pytest.approx(expected * 2, rel=1e-15)
+
+
+def test_sequential_misuse_is_a_clear_error() -> None:
+    with pytest.raises(TypeError, match=r"Sequential\(a, b, c\) or Sequential\(\*modules\)"):
+        nn.Sequential([nn.ReLU()])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"entry 1 is a function, not a Module .*nn\.ReLU"):
+        nn.Sequential(nn.ReLU(), lambda x: x)  # type: ignore[arg-type]
+
+
+# --- train() and eval() ---------------------------------------------------------------------------
+
+
+def test_train_and_eval_switch_every_module_inside() -> None:
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5), nn.Sequential(nn.BatchNorm1d(2)))
+    assert model.training and model[1].training
+    assert model.eval() is model
+    assert [m.training for m in (model, model[1], model[2], model[2][0])] == [False] * 4
+    model.train()
+    assert model[2][0].training
+    model.train(False)
+    assert not model[2][0].training
+
+
+# --- Dropout --------------------------------------------------------------------------------------
+
+
+def test_dropout_zeroes_entries_drawn_below_p_and_scales_the_rest() -> None:
+    x = [Value(v) for v in [1.0, -2.0, 3.0, 4.0, -5.0, 6.0]]
+    out = nn.Dropout(0.25, rng=random.Random(3))(x)
+    replay = random.Random(3)
+    dropped = [replay.random() < 0.25 for _ in x]
+    assert 0 < sum(dropped) < len(x)  # this seed drops some and keeps some
+    assert [v.data for v in out] == [0.0 if d else v.data * (1 / 0.75) for v, d in zip(x, dropped)]
+    sum(out[1:], out[0]).backward()
+    assert [v.grad for v in x] == [0.0 if d else 1 / 0.75 for d in dropped]
+
+
+def test_dropout_is_the_identity_in_eval_and_at_p_zero() -> None:
+    x = [Value(1.0), Value(-2.0)]
+    assert nn.Dropout(0.5).eval()(x) == x
+    assert nn.Dropout(0.0)(x) == x
+    assert [v.data for v in nn.Dropout(1.0)(x)] == [0.0, 0.0]
+
+
+def test_dropout_gradient_agrees_with_central_differences_for_a_fixed_mask() -> None:
+    drop = nn.Dropout(0.5, rng=random.Random(0))
+    xs = [Value(v, f"x{i}") for i, v in enumerate([0.5, -1.0, 2.0, 1.5])]
+
+    def loss() -> Value:
+        drop.rng.seed(0)  # the same mask at every call
+        out = drop(xs)
+        return sum((v * v for v in out[1:]), out[0] * out[0])
+
+    result = check_grad(loss, xs)
+    assert result.ok and not result.all_zero
+
+
+def test_dropout_p_must_be_a_probability() -> None:
+    with pytest.raises(ValueError, match=r"p is a probability in \[0, 1\], got 1.5"):
+        nn.Dropout(1.5)
+
+
+# --- BatchNorm1d ----------------------------------------------------------------------------------
+
+BATCH = [[1.0, 2.0], [3.0, 6.0], [5.0, 10.0]]
+# feature 0: mean 3, biased var 8/3 (unbiased 4); feature 1: mean 6, biased var 32/3 (unbiased 16)
+
+
+def fixed_batchnorm() -> nn.BatchNorm1d:
+    bn = nn.BatchNorm1d(2)
+    bn.weight[0].data, bn.bias[0].data = 2.0, 0.5
+    return bn
+
+
+def test_batchnorm_in_training_normalises_by_the_batch_statistics() -> None:
+    out = fixed_batchnorm()(BATCH)
+    eps = 1e-5
+    expected_0 = [2.0 * (x - 3) / math.sqrt(8 / 3 + eps) + 0.5 for x in (1.0, 3.0, 5.0)]
+    expected_1 = [(x - 6) / math.sqrt(32 / 3 + eps) for x in (2.0, 6.0, 10.0)]
+    assert [row[0].data for row in out] == pytest.approx(expected_0, rel=1e-14)
+    assert [row[1].data for row in out] == pytest.approx(expected_1, rel=1e-14)
+    assert expected_0 == pytest.approx([-1.9494851500028276, 0.5, 2.9494851500028276], rel=1e-15)
+
+
+def test_batchnorm_running_statistics_follow_pytorchs_update() -> None:
+    bn = fixed_batchnorm()
+    bn(BATCH)
+    # running = 0.9·running + 0.1·batch, with the unbiased variance: mean (0.3, 0.6),
+    # var 0.9·1 + 0.1·(4, 16) = (1.3, 2.5)
+    assert bn.running_mean == pytest.approx([0.3, 0.6], rel=1e-15)
+    assert bn.running_var == pytest.approx([1.3, 2.5], rel=1e-15)
+    bn(BATCH)
+    assert bn.running_mean == pytest.approx([0.9 * 0.3 + 0.3, 0.9 * 0.6 + 0.6], rel=1e-15)
+    assert bn.running_var == pytest.approx([0.9 * 1.3 + 0.4, 0.9 * 2.5 + 1.6], rel=1e-15)
+    state = bn.state_dict()
+    assert list(state)[-4:] == [
+        "running_mean.0",
+        "running_mean.1",
+        "running_var.0",
+        "running_var.1",
+    ]
+    assert state["running_var.1"] == bn.running_var[1]
+
+
+def test_batchnorm_in_eval_uses_the_running_statistics_for_a_sample_or_a_batch() -> None:
+    bn = fixed_batchnorm()
+    bn(BATCH)  # running mean (0.3, 0.6), var (1.3, 2.5)
+    bn.eval()
+    out = bn([1.0, 2.0])
+    expected = [
+        2.0 * (1.0 - 0.3) / math.sqrt(1.3 + 1e-5) + 0.5,
+        (2.0 - 0.6) / math.sqrt(2.5 + 1e-5),
+    ]
+    assert [v.data for v in out] == pytest.approx(expected, rel=1e-14)
+    assert [v.data for v in bn([[1.0, 2.0]])[0]] == [v.data for v in out]
+    x = Value(1.0)
+    bn([x, 2.0])[0].backward()
+    assert x.grad == pytest.approx(2.0 / math.sqrt(1.3 + 1e-5), rel=1e-14)
+    assert bn.running_mean == pytest.approx([0.3, 0.6], rel=1e-15)  # eval does not move them
+
+
+def test_batchnorm_training_gradient_agrees_with_central_differences() -> None:
+    bn = fixed_batchnorm()
+    inputs = [[Value(v, f"x{b}{j}") for j, v in enumerate(row)] for b, row in enumerate(BATCH)]
+    coefficients = [[1.0, -2.0], [0.5, 3.0], [-1.5, 0.25]]
+
+    def loss() -> Value:  # a weighted sum of the outputs, so every input matters
+        out = bn(inputs)
+        terms = [c * v for row, cs in zip(out, coefficients) for c, v in zip(cs, row)]
+        return sum(terms[1:], terms[0])
+
+    values = [v for row in inputs for v in row] + bn.parameters()
+    result = check_grad(loss, values)
+    assert result.ok and not result.all_zero
+    assert result.max_abs_error < 1e-8
+    # the batch's mean is subtracted, so moving every sample of a feature alike changes nothing
+    gradient = dict(zip(result.names, result.analytic))
+    assert gradient["x00"] + gradient["x10"] + gradient["x20"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_batchnorm_eval_gradient_agrees_with_central_differences() -> None:
+    bn = fixed_batchnorm()
+    bn(BATCH)
+    bn.eval()
+    x = [Value(0.5, "a"), Value(-1.0, "b")]
+    result = check_grad(lambda: bn(x)[0] * bn(x)[1], [*x, *bn.parameters()])
+    assert result.ok and not result.all_zero
+
+
+def test_batchnorm_in_training_needs_a_batch_of_two_or_more() -> None:
+    bn = nn.BatchNorm1d(2)
+    with pytest.raises(
+        ValueError, match=r"a batch of 2 samples or more .*got one sample.*\.eval\(\)"
+    ):
+        bn([1.0, 2.0])
+    with pytest.raises(ValueError, match="got a batch of 1"):
+        bn([[1.0, 2.0]])
+    assert bn.running_mean == [0.0, 0.0]
+
+
+def test_batchnorm_parameters_and_repr() -> None:
+    bn = nn.BatchNorm1d(2, eps=1e-3, momentum=np.float32(0.5))
+    assert [name for name, _ in bn.named_parameters()] == [
+        "weight.0",
+        "weight.1",
+        "bias.0",
+        "bias.1",
+    ]
+    assert [p.data for p in bn.parameters()] == [1.0, 1.0, 0.0, 0.0]
+    assert repr(bn) == "BatchNorm1d(2, eps=0.001, momentum=0.5)"
+    with pytest.raises(ValueError, match="momentum is in"):
+        nn.BatchNorm1d(2, momentum=2)
+
+
+# --- saving: running statistics, and the files that must not load ---------------------------------
+
+
+def test_save_and_load_round_trip_running_statistics(tmp_path: Path) -> None:
+    model = nn.Sequential(nn.Linear(2, 2, rng=random.Random(0)), nn.BatchNorm1d(2))
+    model(BATCH)
+    model.save(tmp_path / "bn.json")
+    fresh = nn.Sequential(nn.Linear(2, 2, rng=random.Random(1)), nn.BatchNorm1d(2))
+    fresh.load(tmp_path / "bn.json")
+    assert fresh.state_dict() == model.state_dict()
+    assert fresh[1].running_var == model[1].running_var  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '{"format": "tinygrad-edu/state_dict", "parameters": {"w.0": 1'
+            + "1" * 400
+            + ', "w.1": 2, "b": 0}}',
+            "w.0 = an integer of about 401 digits",
+        ),
+        (
+            '{"format": "tinygrad-edu/state_dict", "parameters": {"w.0": 1' + "1" * 5000 + "}}",
+            "not a valid model file",
+        ),
+        ("[" * 100000, "nested too deeply"),
+        (
+            '{"format": "tinygrad-edu/state_dict", '
+            '"parameters": {"w.0": 1, "w.1": 2, "b": 0, "w.0": 5}}',
+            "the key 'w.0' appears twice",
+        ),
+        ('{"format": "tinygrad-edu/state_dict", "format": "x", "parameters": {}}', "appears twice"),
+        ('{"format": "tinygrad-edu/state_dict", "version": 2, "parameters": {}}', "version 2"),
+    ],
+)
+def test_a_hostile_file_is_a_value_error_and_leaves_the_model_untouched(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "model.json"
+    path.write_text(text)
+    neuron = fixed_neuron("relu")
+    before = snapshot(neuron)
+    with pytest.raises(ValueError, match=message):
+        neuron.load(path)
+    assert snapshot(neuron) == before
+
+
+def test_load_state_dict_takes_numpy_scalars_but_not_truth_values() -> None:
+    neuron = fixed_neuron("relu")
+    neuron.load_state_dict({"w.0": np.float32(0.5), "w.1": np.int64(-3), "b": np.float64(0.125)})
+    assert neuron.state_dict() == {"w.0": 0.5, "w.1": -3.0, "b": 0.125}
+    assert all(type(x) is float for x in neuron.state_dict().values())
+    with pytest.raises(ValueError, match=r"w\.0 = (np\.)?True"):
+        neuron.load_state_dict({"w.0": np.bool_(True), "w.1": 0.0, "b": 0.0})
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_save_gives_a_new_file_the_permissions_the_umask_allows(
+    tmp_path: Path, umask: int, mode: int
+) -> None:
+    previous = os.umask(umask)
+    try:
+        fixed_neuron("relu").save(tmp_path / "model.json")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "model.json").stat().st_mode) == mode
+
+
+def test_save_over_an_existing_file_keeps_its_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    path.write_text("old")
+    path.chmod(0o640)
+    fixed_neuron("relu").save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert json.loads(path.read_text())["parameters"]["b"] == 0.25
+
+
+def test_save_through_a_symlink_writes_its_target_and_keeps_the_link(tmp_path: Path) -> None:
+    target = tmp_path / "models" / "model.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "latest.json"
+    link.symlink_to(target)
+    fixed_neuron("relu").save(link)
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert json.loads(target.read_text())["parameters"] == {"w.0": 0.5, "w.1": -1.0, "b": 0.25}
+    assert sorted(p.name for p in target.parent.iterdir()) == ["model.json"]
+    fresh = Neuron(2)
+    fresh.load(link)
+    assert fresh.state_dict() == {"w.0": 0.5, "w.1": -1.0, "b": 0.25}
