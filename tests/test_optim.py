@@ -1,11 +1,15 @@
 """tinygrad_edu.optim: each optimiser's first steps, computed by hand from its formula, on the
-course's test function f(x, y) = x²/20 + y² from (-7, 2)."""
+course's test function f(x, y) = x²/20 + y² from (-7, 2); parameter groups; divergence said once;
+clipping."""
 
 from __future__ import annotations
 
 import math
 import random
+import warnings
+from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,12 +17,13 @@ from hypothesis import strategies as st
 from tinygrad_edu import Value
 from tinygrad_edu.data import batches, make_blobs
 from tinygrad_edu.functional import cross_entropy
-from tinygrad_edu.nn import MLP
+from tinygrad_edu.nn import MLP, Linear
 from tinygrad_edu.optim import (
     OPTIMIZERS,
     SGD,
     Adagrad,
     Adam,
+    AdamW,
     Optimizer,
     RMSprop,
     clip_grad_norm,
@@ -53,7 +58,7 @@ def test_gradient_at_the_start_is_minus_0_7_and_4() -> None:
     assert (x.grad, y.grad) == pytest.approx((GX, GY), rel=1e-15)
 
 
-# --- first steps by hand ---------------------------------------------------------------------
+# --- first steps by hand --------------------------------------------------------------------------
 
 
 def test_sgd_first_step_is_p_minus_lr_times_g() -> None:
@@ -164,6 +169,7 @@ def test_defaults_are_pytorchs() -> None:
         ("adagrad", {"lr": 1.5}),
         ("rmsprop", {"lr": 0.1}),
         ("adam", {"lr": 0.3}),
+        ("adamw", {"lr": 0.3}),
     ],
 )
 def test_every_optimiser_finds_the_minimum_at_the_origin(
@@ -174,7 +180,7 @@ def test_every_optimiser_finds_the_minimum_at_the_origin(
     assert f(x, y).data < 1e-2
 
 
-# --- zero_grad and clipping --------------------------------------------------------------------
+# --- zero_grad and clipping -----------------------------------------------------------------------
 
 
 def test_zero_grad_clears_every_parameter() -> None:
@@ -218,7 +224,7 @@ def test_clipped_gradients_have_at_most_max_norm_and_keep_direction(
     assert clipped == pytest.approx([g * scale for g in grads], rel=1e-12, abs=1e-300)
 
 
-# --- nonsense in, clear errors out ---------------------------------------------------------------
+# --- nonsense in, clear errors out ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -259,12 +265,13 @@ def test_clip_grad_norm_rejects_a_negative_max_norm() -> None:
         clip_grad_norm([Value(1.0)], -1)
 
 
-def test_optimisers_table_names_the_four() -> None:
+def test_optimisers_table_names_the_five() -> None:
     assert list(OPTIMIZERS.items()) == [
         ("sgd", SGD),
         ("adagrad", Adagrad),
         ("rmsprop", RMSprop),
         ("adam", Adam),
+        ("adamw", AdamW),
     ]
 
 
@@ -289,3 +296,258 @@ def test_mini_batch_adam_with_cross_entropy_learns_three_blobs() -> None:
     predicted = [max(range(3), key=lambda j: z[j].data) for z in logits]  # type: ignore[index]
     assert predicted == y.tolist()
     assert cross_entropy(logits, y).data < 1e-3  # type: ignore[arg-type]
+
+
+# --- AdamW ----------------------------------------------------------------------------------------
+
+
+def test_adamw_first_step_decays_p_then_takes_adams_step_from_the_raw_gradient() -> None:
+    x, y = start()
+    [point] = descend(AdamW([x, y], lr=0.3, weight_decay=0.1), x, y, 1)
+    # p = p·(1 - 0.3·0.1), then m_hat = g, v_hat = g²: p -= 0.3·g/(|g| + 1e-8), g at (-7, 2)
+    assert point == pytest.approx(
+        (-7 * (1 - 0.03) + 0.3 * 0.7 / (0.7 + 1e-8), 2 * (1 - 0.03) - 0.3 * 4 / (4 + 1e-8)),
+        rel=1e-15,
+    )
+
+
+def test_adamw_second_step_uses_the_raw_gradients_moments() -> None:
+    x, y = start()
+    first, second = descend(AdamW([x, y], lr=0.3, weight_decay=0.1), x, y, 2)
+    gx = first[0] / 10  # the gradient at the first point, without any decay term
+    m = 0.9 * 0.1 * GX + 0.1 * gx
+    v = 0.999 * 0.001 * GX**2 + 0.001 * gx**2
+    m_hat, v_hat = m / (1 - 0.9**2), v / (1 - 0.999**2)
+    expected = first[0] * (1 - 0.03) - 0.3 * m_hat / (math.sqrt(v_hat) + 1e-8)
+    assert second[0] == pytest.approx(expected, rel=1e-14)
+
+
+def test_adamw_decay_is_decoupled_from_the_gradient_unlike_adams_l2() -> None:
+    """With a zero gradient, AdamW shrinks p by exactly lr·wd·p; Adam's L2 term goes through
+    the normalisation, so its first step is about lr whatever wd is."""
+    p, q = Value(2.0), Value(2.0)
+    AdamW([p], lr=0.1, weight_decay=0.05).step()
+    Adam([q], lr=0.1, weight_decay=0.05).step()
+    assert p.data == 2.0 * (1 - 0.1 * 0.05) == 1.99
+    assert q.data == pytest.approx(2.0 - 0.1 * 0.1 / (0.1 + 1e-8), rel=1e-15)  # g = 0.05·2
+
+
+def test_adamw_defaults_are_pytorchs() -> None:
+    adamw = AdamW([Value(0.0)])
+    assert (adamw.lr, adamw.betas, adamw.eps, adamw.weight_decay) == (
+        0.001,
+        (0.9, 0.999),
+        1e-8,
+        0.01,
+    )
+
+
+# --- parameter groups -----------------------------------------------------------------------------
+
+
+def test_sgd_groups_decay_the_weights_only_as_worked_by_hand() -> None:
+    w, b = Value(2.0, "w"), Value(-1.0, "b")
+    optimizer = SGD(
+        [{"params": [w], "weight_decay": 0.5}, {"params": [b], "weight_decay": 0, "lr": 0.2}],
+        lr=0.1,
+    )
+    w.grad, b.grad = 1.0, 3.0
+    optimizer.step()
+    assert w.data == 2.0 - 0.1 * (1.0 + 0.5 * 2.0)  # 1.8
+    assert b.data == -1.0 - 0.2 * 3.0  # -1.6
+    assert optimizer.param_groups == [
+        {"params": [w], "lr": 0.1, "momentum": 0.0, "nesterov": False, "weight_decay": 0.5},
+        {"params": [b], "lr": 0.2, "momentum": 0.0, "nesterov": False, "weight_decay": 0.0},
+    ]
+
+
+def test_weight_decay_on_weights_only_for_a_linear_layer_with_adamw() -> None:
+    layer = Linear(2, 1, rng=random.Random(0))
+    weights = [p for name, p in layer.named_parameters() if name.startswith("weight")]
+    biases = [p for name, p in layer.named_parameters() if name.startswith("bias")]
+    optimizer = AdamW(
+        [{"params": weights, "weight_decay": 0.5}, {"params": biases, "weight_decay": 0}], lr=0.1
+    )
+    before = [p.data for p in layer.parameters()]
+    optimizer.step()  # zero gradients: only the decay moves anything
+    assert [p.data for p in layer.parameters()] == [
+        before[0] * (1 - 0.05),
+        before[1] * (1 - 0.05),
+        before[2],
+    ]
+
+
+GROUP_SETTINGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    # optimiser: (defaults, the first group's own settings)
+    "sgd": ({"lr": 0.1, "momentum": 0.9}, {"lr": 0.05, "nesterov": True, "weight_decay": 0.1}),
+    "adagrad": ({"lr": 0.5}, {"lr_decay": 0.1, "initial_accumulator_value": 0.2, "eps": 1e-3}),
+    "rmsprop": ({"lr": 0.05}, {"alpha": 0.9, "momentum": 0.5, "centered": True}),
+    "adam": ({"lr": 0.1}, {"betas": (0.8, 0.99), "weight_decay": 0.2}),
+    "adamw": ({"lr": 0.1}, {"lr": 0.2, "eps": 1e-4, "weight_decay": 0.3}),
+}
+
+
+@pytest.mark.parametrize("name", list(GROUP_SETTINGS))
+def test_a_group_steps_as_an_optimiser_of_its_own_settings_would(name: str) -> None:
+    """Every optimiser: the group with its own settings moves x exactly as a separate optimiser
+    built with those settings, and the other group follows the defaults."""
+    defaults, own = GROUP_SETTINGS[name]
+    make = OPTIMIZERS[name]
+    x, y = start()
+    grouped = make([{"params": [x], **own}, {"params": [y]}], **defaults)
+    path = descend(grouped, x, y, 3)
+    x_alone, y_alone = start()
+    separate = [make([x_alone], **{**defaults, **own}), make([y_alone], **defaults)]
+    for _ in range(3):
+        f(x_alone, y_alone).backward()
+        for optimizer in separate:
+            optimizer.step()
+            optimizer.zero_grad()
+    assert path[-1] == (x_alone.data, y_alone.data)
+
+
+def test_setting_lr_on_the_optimiser_sets_every_group() -> None:
+    x, y = start()
+    optimizer = SGD([{"params": [x], "lr": 0.1}, {"params": [y], "lr": 0.2}], lr=0.3)
+    with pytest.raises(ValueError, match=r"different lr values \[0.1, 0.2\]"):
+        optimizer.lr  # noqa: B018
+    optimizer.lr = np.float32(0.5)
+    assert [group["lr"] for group in optimizer.param_groups] == [0.5, 0.5]
+    assert optimizer.lr == 0.5 and type(optimizer.lr) is float
+    with pytest.raises(ValueError, match="invalid learning rate: -1"):
+        optimizer.lr = -1
+    assert optimizer.lr == 0.5
+
+
+def test_a_learning_rate_schedule_through_param_groups_takes_effect() -> None:
+    x = Value(1.0)
+    optimizer = SGD([x], lr=0.1)
+    x.grad = 1.0
+    optimizer.param_groups[0]["lr"] = 0.5
+    optimizer.step()
+    assert x.data == 0.5
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "message"),
+    [
+        ({"params": []}, TypeError, r"put the dict in a list"),
+        ([{"params": [Value(1.0)], "lr_typo": 1}], ValueError, "unknown setting.*'lr_typo'"),
+        ([{"weight_decay": 0}], ValueError, 'a dict with "params"'),
+        ([{"params": [Value(1.0)]}, Value(2.0)], TypeError, "not both"),
+        ([{"params": 1.0}], TypeError, "not float"),
+        ([{"params": [Value(1.0)], "momentum": -1}], ValueError, "invalid momentum: -1"),
+        ([{"params": []}], ValueError, "empty parameter list"),
+    ],
+)
+def test_malformed_groups_are_clear_errors(params: Any, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        SGD(params, lr=0.1)
+
+
+def test_a_parameter_in_two_groups_is_refused() -> None:
+    x = Value(1.0)
+    with pytest.raises(ValueError, match="more than once"):
+        Adam([{"params": [x]}, {"params": [x], "lr": 0.1}])
+
+
+def test_repr_of_several_groups_shows_each() -> None:
+    assert repr(SGD([{"params": [Value(1.0)]}, {"params": [Value(2.0)], "lr": 0.2}], lr=0.1)) == (
+        "SGD(2 parameters in 2 groups: "
+        "1: lr=0.1, momentum=0.0, nesterov=False, weight_decay=0.0; "
+        "1: lr=0.2, momentum=0.0, nesterov=False, weight_decay=0.0)"
+    )
+
+
+# --- what a newcomer passes -----------------------------------------------------------------------
+
+
+def test_passing_the_model_instead_of_its_parameters_says_so() -> None:
+    model = MLP(2, [3, 1])
+    with pytest.raises(TypeError, match=r"pass model.parameters\(\), not the model"):
+        SGD(model, lr=0.1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"not named_parameters\(\)"):
+        Adam(model.named_parameters())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"a list of Values \(\[x\]\), not one Value"):
+        Adam(Value(1.0))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"pass model.parameters\(\), not the model"):
+        clip_grad_norm(model, 1.0)  # type: ignore[arg-type]
+
+
+def test_numpy_scalars_are_numbers_for_every_setting() -> None:
+    x = Value(1.0)
+    x.grad = 2.0
+    optimizer = SGD([x], lr=np.float32(0.25), momentum=np.float64(0.5))
+    optimizer.step()
+    assert x.data == 0.5 and type(optimizer.lr) is float
+    adam = Adam([Value(0.0)], betas=(np.float32(0.5), np.float32(0.75)))
+    assert adam.betas == (0.5, 0.75)
+    with pytest.raises(ValueError, match=r"learning rate must be a number, got (np\.)?True"):
+        SGD([x], lr=np.bool_(True))
+
+
+# --- divergence is said, once ---------------------------------------------------------------------
+
+
+def test_a_diverging_run_warns_once_naming_the_parameter_and_the_step() -> None:
+    x = Value(1.0, "x")
+    optimizer = SGD([x], lr=1e154)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(4):  # x² at 1 has gradient 2: x jumps to -2e154, then -2e154 + 4e308
+            optimizer.zero_grad()
+            (x * x).backward()
+            optimizer.step()
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(messages) == 1
+    assert messages[0].startswith(
+        "training diverged: after step 2 of SGD, parameter 'x' is inf and its gradient -4e+154"
+    )
+    assert "clip the gradients" in messages[0]
+    assert caught[0].filename == __file__  # it points at the caller's step()
+
+
+def test_a_nan_gradient_is_said_at_the_first_step() -> None:
+    w = Value(0.5)
+    w.grad = math.nan
+    with pytest.warns(RuntimeWarning, match=r"after step 1 of Adam, parameter 'params\[0\]'"):
+        Adam([w]).step()
+
+
+def test_a_healthy_run_says_nothing() -> None:
+    x, y = start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        descend(Adam([x, y], lr=0.3), x, y, 20)
+
+
+# --- clipping non-finite gradients ----------------------------------------------------------------
+
+
+def test_clip_grad_norm_with_a_nan_gradient_gives_nan_everywhere_as_pytorch() -> None:
+    a, b = Value(0.0), Value(0.0)
+    a.grad, b.grad = 3.0, math.nan
+    assert math.isnan(clip_grad_norm([a, b], max_norm=1.0))
+    assert math.isnan(a.grad) and math.isnan(b.grad)
+
+
+def test_clip_grad_norm_with_an_infinite_gradient_scales_by_zero_as_pytorch() -> None:
+    a, b = Value(0.0), Value(0.0)
+    a.grad, b.grad = math.inf, 4.0
+    assert clip_grad_norm([a, b], max_norm=1.0) == math.inf
+    assert math.isnan(a.grad) and b.grad == 0.0  # inf·0 is nan
+
+
+def test_clip_grad_norm_can_refuse_non_finite_gradients_and_leave_them() -> None:
+    a, b = Value(0.0, "a"), Value(0.0, "b")
+    a.grad, b.grad = 3.0, math.nan
+    with pytest.raises(RuntimeError, match=r"norm is nan: non-finite gradient\(s\) in b"):
+        clip_grad_norm([a, b], 1.0, error_if_nonfinite=True)
+    assert a.grad == 3.0 and math.isnan(b.grad)
+
+
+def test_clip_grad_norm_of_huge_finite_gradients_does_not_overflow() -> None:
+    a, b = Value(0.0), Value(0.0)
+    a.grad, b.grad = 3e200, 4e200  # the squares overflow; the norm does not
+    assert clip_grad_norm([a, b], max_norm=np.float32(5.0)) == pytest.approx(5e200, rel=1e-15)
+    assert (a.grad, b.grad) == pytest.approx((3.0, 4.0), rel=1e-15)

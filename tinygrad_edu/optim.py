@@ -11,45 +11,169 @@ loop the course teaches::
         loss.backward()           # gradients
         optimizer.step()          # update
 
+**Parameter groups**, as PyTorch: instead of one list of parameters, a list of dicts, each with
+its ``"params"`` and any settings that differ from the optimiser's arguments (which are the
+defaults for every group)::
+
+    SGD([{"params": weights, "weight_decay": 1e-4}, {"params": biases, "weight_decay": 0}],
+        lr=0.1, momentum=0.9)
+
+``optimizer.param_groups`` is that list, every setting filled in; a step reads the settings from
+it, so changing ``group["lr"]`` between steps works. ``optimizer.lr = 0.01`` sets it in every
+group (a schedule), and reading ``optimizer.lr`` gives it when all groups agree.
+
+Training that diverges (a nan or infinite parameter or gradient after a step) is said once per
+optimiser, by a ``RuntimeWarning`` from ``step()``.
+
 Below, p is a parameter's value, g its gradient, lr the learning rate and t the step count
-(1 on the first step). Each optimiser keeps its per-parameter state in lists aligned with
-``params`` (momentum buffers, running averages), as floats.
+(1 on the first step). Per-parameter state (momentum buffers, running averages) is kept in
+``optimizer.state[p]``, a dict of floats under PyTorch's names.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
-from .engine import Value
+import numpy as np
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "clip_grad_norm", "OPTIMIZERS"]
+from .engine import Value, is_number
+
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+    "clip_grad_norm",
+    "OPTIMIZERS",
+]
+
+Group = dict[str, Any]
+"""One parameter group: ``"params"`` (a list of Values) and every setting of the optimiser."""
 
 
-def _check(name: str, x: float, low: float = 0.0, high: float | None = None) -> None:
-    """x must be a real number in [low, high) (or [low, inf) when ``high`` is None)."""
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or math.isnan(x):
+def _check(name: str, x: object, low: float = 0.0, high: float | None = None) -> float:
+    """x as a float, which must be a real number in [low, high) (or [low, inf) when ``high`` is
+    None). Numpy scalars are numbers; bools are not."""
+    if isinstance(x, (bool, np.bool_)) or not is_number(x) or math.isnan(x):
         raise ValueError(f"{name} must be a number, got {x!r}")
     if x < low or (high is not None and x >= high) or math.isinf(x):
         upper = "inf)" if high is None else f"{high})"
         raise ValueError(f"invalid {name}: {x!r} (must be in [{low}, {upper})")
+    return float(x)
+
+
+def _listed(params: object, who: str) -> list[object]:
+    """``params`` as a list, or a TypeError that says what to pass instead of a model, one
+    Value, or something that is not a list."""
+    if callable(getattr(params, "parameters", None)):
+        raise TypeError(
+            f"{who} takes the model's parameters: pass model.parameters(), not the model"
+        )
+    if isinstance(params, Value):
+        raise TypeError(f"{who} takes a list of Values ([x]), not one Value")
+    if isinstance(params, (str, bytes, Mapping)) or not isinstance(params, Iterable):
+        raise TypeError(f"{who} takes a list of Values (model.parameters()), not {_kind(params)}")
+    return list(params)
+
+
+def _parameter_list(params: object, who: str) -> list[Value]:
+    """``params`` as a list of Values, or a TypeError that says what to pass."""
+    values = _listed(params, who)
+    for i, p in enumerate(values):
+        if not isinstance(p, Value):
+            hint = (
+                ": pass model.parameters(), not named_parameters()" if isinstance(p, tuple) else ""
+            )
+            raise TypeError(f"{who}'s parameters are Values, not {_kind(p)} (entry {i}){hint}")
+    return values  # type: ignore[return-value]
+
+
+def _kind(x: object) -> str:
+    return type(x).__name__
+
+
+class Setting:
+    """A hyper-parameter read and set as an attribute of the optimiser (``optimizer.lr``).
+
+    Setting it sets it in every parameter group (checked as at construction); reading it gives
+    the groups' common value, or a ValueError when the groups differ.
+    """
+
+    name: str
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, optimizer: Optimizer | None, owner: type | None = None) -> Any:
+        if optimizer is None:
+            return self
+        values = [group[self.name] for group in optimizer.param_groups]
+        if any(v != values[0] for v in values[1:]):
+            raise ValueError(
+                f"the parameter groups have different {self.name} values {values}: read "
+                f"optimizer.param_groups[i][{self.name!r}]"
+            )
+        return values[0]
+
+    def __set__(self, optimizer: Optimizer, value: object) -> None:
+        checked = optimizer._checked({**optimizer.defaults, self.name: value})[self.name]
+        optimizer.defaults[self.name] = checked
+        for group in optimizer.param_groups:
+            group[self.name] = checked
 
 
 class Optimizer:
-    """What every optimiser shares: the parameter list, ``zero_grad()`` and the step count."""
+    """What every optimiser shares: parameter groups, ``zero_grad()``, the step count, and
+    ``step()``, which applies the optimiser's rule to each group and then watches for
+    divergence."""
 
-    def __init__(self, params: Iterable[Value], lr: float) -> None:
-        self.params = list(params)
+    lr = Setting()
+    settings: ClassVar[tuple[str, ...]] = ("lr",)
+    """The names of the optimiser's settings, the keys a parameter group may override."""
+
+    def __init__(self, params: Iterable[Value] | Iterable[Mapping[str, Any]], **defaults: Any):
+        who = type(self).__name__
+        self.defaults = self._checked(defaults)
+        self.param_groups = [self._group(given, who) for given in _groups(params, who)]
+        self.params = [p for group in self.param_groups for p in group["params"]]
         if not self.params:
             raise ValueError("the optimiser got an empty parameter list")
-        for p in self.params:
-            if not isinstance(p, Value):
-                raise TypeError(f"the optimiser's parameters are Values, not {type(p).__name__}")
         if len(set(self.params)) != len(self.params):
-            raise ValueError("a parameter appears more than once in the list")
-        _check("learning rate", lr)
-        self.lr = float(lr)
+            raise ValueError("a parameter appears more than once in the list (or in two groups)")
+        self.state: dict[Value, dict[str, Any]] = {
+            p: self._initial_state(group) for group in self.param_groups for p in group["params"]
+        }
         self.steps = 0
+        self._warned = False
+
+    def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """The settings of one group, checked and normalised (floats); each optimiser adds its
+        own checks."""
+        return {**settings, "lr": _check("learning rate", settings["lr"])}
+
+    def _group(self, given: Mapping[str, Any], who: str) -> Group:
+        unknown = sorted(set(given) - {"params", *self.settings})
+        if unknown:
+            raise ValueError(
+                f"unknown setting(s) {', '.join(map(repr, unknown))} in a parameter group; "
+                f"{who} takes {', '.join(self.settings)}"
+            )
+        if "params" not in given:
+            raise ValueError('a parameter group is a dict with "params": a list of Values')
+        params = _parameter_list(given["params"], who)
+        settings = self._checked(
+            {**self.defaults, **{k: v for k, v in given.items() if k != "params"}}
+        )
+        return {"params": params, **settings}
+
+    def _initial_state(self, group: Group) -> dict[str, Any]:
+        """One parameter's state before its first step."""
+        return {}
 
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to 0."""
@@ -57,16 +181,59 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
-        """Update every parameter from its gradient (each optimiser's own rule)."""
+        """Update every parameter from its gradient (each optimiser's rule, group by group).
+
+        If a parameter or its gradient is then nan or infinite, training has diverged: a
+        RuntimeWarning says so, once per optimiser.
+        """
+        self.steps += 1
+        for group in self.param_groups:
+            self._update(group)
+        if not self._warned:
+            self._watch()
+
+    def _update(self, group: Group) -> None:
+        """Apply this optimiser's rule to the parameters of one group."""
         raise NotImplementedError
 
+    def _watch(self) -> None:
+        for i, p in enumerate(self.params):
+            if not (math.isfinite(p.data) and math.isfinite(p.grad)):
+                self._warned = True
+                name = p.label or f"params[{i}]"
+                warnings.warn(
+                    f"training diverged: after step {self.steps} of {type(self).__name__}, "
+                    f"parameter {name!r} is {p.data} and its gradient {p.grad}. Lower the "
+                    "learning rate, clip the gradients (optim.clip_grad_norm) or look for an "
+                    "inf or nan in the loss. (Said once per optimiser.)",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                return
+
     def __repr__(self) -> str:
-        settings = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if _is_setting(k, v))
-        return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
+        def shown(settings: Mapping[str, Any]) -> str:
+            return ", ".join(f"{k}={settings[k]!r}" for k in self.settings)
+
+        name = type(self).__name__
+        if len(self.param_groups) == 1:
+            return f"{name}({len(self.params)} parameters, {shown(self.param_groups[0])})"
+        groups = "; ".join(f"{len(g['params'])}: {shown(g)}" for g in self.param_groups)
+        return f"{name}({len(self.params)} parameters in {len(self.param_groups)} groups: {groups})"
 
 
-def _is_setting(name: str, value: object) -> bool:
-    return name not in ("params", "steps") and not isinstance(value, list)
+def _groups(params: object, who: str) -> list[Mapping[str, Any]]:
+    """A list of Values is one group; a list of dicts is the groups themselves."""
+    if isinstance(params, Mapping):
+        raise TypeError(
+            f"{who} takes a list of parameter groups: put the dict in a list, [{{...}}]"
+        )
+    items: list[Any] = _listed(params, who)
+    if items and all(isinstance(g, Mapping) for g in items):
+        return items
+    if any(isinstance(g, Mapping) for g in items):
+        raise TypeError(f"{who} takes a list of Values or a list of parameter groups, not both")
+    return [{"params": items}]
 
 
 class SGD(Optimizer):
@@ -78,37 +245,48 @@ class SGD(Optimizer):
     p = p - lr·g
     """
 
+    momentum = Setting()
+    nesterov = Setting()
+    weight_decay = Setting()
+    settings = ("lr", "momentum", "nesterov", "weight_decay")
+
     def __init__(
         self,
-        params: Iterable[Value],
+        params: Iterable[Value] | Iterable[Mapping[str, Any]],
         lr: float,
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(params, lr)
-        _check("momentum", momentum)
-        _check("weight_decay", weight_decay)
-        if nesterov and momentum == 0:
-            raise ValueError("nesterov momentum needs momentum > 0")
-        self.momentum = float(momentum)
-        self.nesterov = bool(nesterov)
-        self.weight_decay = float(weight_decay)
-        self.buffers: list[float | None] = [None] * len(self.params)
+        super().__init__(
+            params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+        )
 
-    def step(self) -> None:
+    def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
+        checked = super()._checked(settings)
+        checked["momentum"] = _check("momentum", settings["momentum"])
+        checked["weight_decay"] = _check("weight_decay", settings["weight_decay"])
+        checked["nesterov"] = bool(settings["nesterov"])
+        if checked["nesterov"] and checked["momentum"] == 0:
+            raise ValueError("nesterov momentum needs momentum > 0")
+        return checked
+
+    def _initial_state(self, group: Group) -> dict[str, Any]:
+        return {"momentum_buffer": None}
+
+    def _update(self, group: Group) -> None:
         """p -= lr·g, with weight decay and momentum as in the class docstring."""
-        self.steps += 1
-        lr, momentum, decay = self.lr, self.momentum, self.weight_decay
-        for i, p in enumerate(self.params):
+        lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
+        for p in group["params"]:
             g = p.grad
             if decay:
                 g = g + decay * p.data
             if momentum:
-                previous = self.buffers[i]
+                state = self.state[p]
+                previous = state["momentum_buffer"]
                 buf = g if previous is None else momentum * previous + g
-                self.buffers[i] = buf
-                g = g + momentum * buf if self.nesterov else buf
+                state["momentum_buffer"] = buf
+                g = g + momentum * buf if group["nesterov"] else buf
             p.data -= lr * g
 
 
@@ -122,36 +300,50 @@ class Adagrad(Optimizer):
     p = p - clr·g / (√sum + eps)
     """
 
+    lr_decay = Setting()
+    weight_decay = Setting()
+    initial_accumulator_value = Setting()
+    eps = Setting()
+    settings = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+
     def __init__(
         self,
-        params: Iterable[Value],
+        params: Iterable[Value] | Iterable[Mapping[str, Any]],
         lr: float = 0.01,
         lr_decay: float = 0.0,
         weight_decay: float = 0.0,
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
     ) -> None:
-        super().__init__(params, lr)
-        _check("lr_decay", lr_decay)
-        _check("weight_decay", weight_decay)
-        _check("initial_accumulator_value", initial_accumulator_value)
-        _check("eps", eps)
-        self.lr_decay = float(lr_decay)
-        self.weight_decay = float(weight_decay)
-        self.eps = float(eps)
-        self.sums = [float(initial_accumulator_value)] * len(self.params)
+        super().__init__(
+            params,
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+        )
 
-    def step(self) -> None:
+    def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
+        checked = super()._checked(settings)
+        for name in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+            checked[name] = _check(name, settings[name])
+        return checked
+
+    def _initial_state(self, group: Group) -> dict[str, Any]:
+        return {"sum": group["initial_accumulator_value"]}
+
+    def _update(self, group: Group) -> None:
         """sum += g²; p -= clr·g / (√sum + eps)."""
-        self.steps += 1
-        clr = self.lr / (1 + (self.steps - 1) * self.lr_decay)
-        decay, eps = self.weight_decay, self.eps
-        for i, p in enumerate(self.params):
+        clr = group["lr"] / (1 + (self.steps - 1) * group["lr_decay"])
+        decay, eps = group["weight_decay"], group["eps"]
+        for p in group["params"]:
             g = p.grad
             if decay:
                 g = g + decay * p.data
-            self.sums[i] += g * g
-            p.data -= clr * g / (math.sqrt(self.sums[i]) + eps)
+            state = self.state[p]
+            state["sum"] += g * g
+            p.data -= clr * g / (math.sqrt(state["sum"]) + eps)
 
 
 class RMSprop(Optimizer):
@@ -166,9 +358,16 @@ class RMSprop(Optimizer):
     otherwise:     p = p - lr·g / denom
     """
 
+    alpha = Setting()
+    eps = Setting()
+    weight_decay = Setting()
+    momentum = Setting()
+    centered = Setting()
+    settings = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
+
     def __init__(
         self,
-        params: Iterable[Value],
+        params: Iterable[Value] | Iterable[Mapping[str, Any]],
         lr: float = 0.01,
         alpha: float = 0.99,
         eps: float = 1e-8,
@@ -176,37 +375,44 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         centered: bool = False,
     ) -> None:
-        super().__init__(params, lr)
-        _check("alpha", alpha)
-        _check("eps", eps)
-        _check("weight_decay", weight_decay)
-        _check("momentum", momentum)
-        self.alpha = float(alpha)
-        self.eps = float(eps)
-        self.weight_decay = float(weight_decay)
-        self.momentum = float(momentum)
-        self.centered = bool(centered)
-        self.squares = [0.0] * len(self.params)
-        self.averages = [0.0] * len(self.params)
-        self.buffers = [0.0] * len(self.params)
+        super().__init__(
+            params,
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+        )
 
-    def step(self) -> None:
+    def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
+        checked = super()._checked(settings)
+        for name in ("alpha", "eps", "weight_decay", "momentum"):
+            checked[name] = _check(name, settings[name])
+        checked["centered"] = bool(settings["centered"])
+        return checked
+
+    def _initial_state(self, group: Group) -> dict[str, Any]:
+        return {"square_avg": 0.0, "grad_avg": 0.0, "momentum_buffer": 0.0}
+
+    def _update(self, group: Group) -> None:
         """sq = alpha·sq + (1 - alpha)·g²; p -= lr·g / (√sq + eps) (and the variants above)."""
-        self.steps += 1
-        lr, alpha, eps, decay = self.lr, self.alpha, self.eps, self.weight_decay
-        for i, p in enumerate(self.params):
+        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        decay, momentum = group["weight_decay"], group["momentum"]
+        for p in group["params"]:
             g = p.grad
             if decay:
                 g = g + decay * p.data
-            self.squares[i] = alpha * self.squares[i] + (1 - alpha) * g * g
-            if self.centered:
-                self.averages[i] = alpha * self.averages[i] + (1 - alpha) * g
-                denom = math.sqrt(self.squares[i] - self.averages[i] ** 2) + eps
+            state = self.state[p]
+            state["square_avg"] = alpha * state["square_avg"] + (1 - alpha) * g * g
+            if group["centered"]:
+                state["grad_avg"] = alpha * state["grad_avg"] + (1 - alpha) * g
+                denom = math.sqrt(state["square_avg"] - state["grad_avg"] ** 2) + eps
             else:
-                denom = math.sqrt(self.squares[i]) + eps
-            if self.momentum:
-                self.buffers[i] = self.momentum * self.buffers[i] + g / denom
-                p.data -= lr * self.buffers[i]
+                denom = math.sqrt(state["square_avg"]) + eps
+            if momentum:
+                state["momentum_buffer"] = momentum * state["momentum_buffer"] + g / denom
+                p.data -= lr * state["momentum_buffer"]
             else:
                 p.data -= lr * g / denom
 
@@ -215,49 +421,87 @@ class Adam(Optimizer):
     """Adam (PyTorch's ``torch.optim.Adam``): momentum and RMSprop together, with the running
     averages' start-up bias corrected.
 
-    g = g + weight_decay·p
+    g = g + weight_decay·p           (L2 regularisation through the gradient)
     m = b1·m + (1 - b1)·g            v = b2·v + (1 - b2)·g²
     m_hat = m / (1 - b1^t)           v_hat = v / (1 - b2^t)
     p = p - lr·m_hat / (√v_hat + eps)
     """
 
+    betas = Setting()
+    eps = Setting()
+    weight_decay = Setting()
+    settings = ("lr", "betas", "eps", "weight_decay")
+
     def __init__(
         self,
-        params: Iterable[Value],
+        params: Iterable[Value] | Iterable[Mapping[str, Any]],
         lr: float = 0.001,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(params, lr)
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
+        checked = super()._checked(settings)
+        betas = settings["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        _check("beta1", betas[0], 0.0, 1.0)
-        _check("beta2", betas[1], 0.0, 1.0)
-        _check("eps", eps)
-        _check("weight_decay", weight_decay)
-        self.betas = (float(betas[0]), float(betas[1]))
-        self.eps = float(eps)
-        self.weight_decay = float(weight_decay)
-        self.m = [0.0] * len(self.params)
-        self.v = [0.0] * len(self.params)
+        checked["betas"] = (
+            _check("beta1", betas[0], 0.0, 1.0),
+            _check("beta2", betas[1], 0.0, 1.0),
+        )
+        checked["eps"] = _check("eps", settings["eps"])
+        checked["weight_decay"] = _check("weight_decay", settings["weight_decay"])
+        return checked
 
-    def step(self) -> None:
+    def _initial_state(self, group: Group) -> dict[str, Any]:
+        return {"exp_avg": 0.0, "exp_avg_sq": 0.0}
+
+    def _gradient(self, p: Value, lr: float, decay: float) -> float:
+        """Adam's weight decay is L2 through the gradient: g = g + weight_decay·p."""
+        return p.grad + decay * p.data if decay else p.grad
+
+    def _update(self, group: Group) -> None:
         """m, v moving averages; p -= lr·m_hat / (√v_hat + eps)."""
-        self.steps += 1
-        b1, b2 = self.betas
+        b1, b2 = group["betas"]
         correction1 = 1 - b1**self.steps
         correction2 = 1 - b2**self.steps
-        lr, eps, decay = self.lr, self.eps, self.weight_decay
-        for i, p in enumerate(self.params):
-            g = p.grad
-            if decay:
-                g = g + decay * p.data
-            self.m[i] = b1 * self.m[i] + (1 - b1) * g
-            self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
-            m_hat = self.m[i] / correction1
-            v_hat = self.v[i] / correction2
-            p.data -= lr * m_hat / (math.sqrt(v_hat) + eps)
+        lr, eps, decay = group["lr"], group["eps"], group["weight_decay"]
+        for p in group["params"]:
+            g = self._gradient(p, lr, decay)
+            state = self.state[p]
+            state["exp_avg"] = m = b1 * state["exp_avg"] + (1 - b1) * g
+            state["exp_avg_sq"] = v = b2 * state["exp_avg_sq"] + (1 - b2) * g * g
+            p.data -= lr * (m / correction1) / (math.sqrt(v / correction2) + eps)
+
+
+class AdamW(Adam):
+    """AdamW (PyTorch's ``torch.optim.AdamW``): Adam with decoupled weight decay.
+
+    p = p·(1 - lr·weight_decay)      (p -= lr·wd·p, before the Adam step; PyTorch's form)
+    then Adam's step from the raw gradient g: m, v, m_hat, v_hat and p -= lr·m_hat / (√v_hat + eps)
+
+    The decay shrinks every weight in proportion to itself, whatever its gradient's history;
+    Adam's L2 term instead passes through √v_hat, so weights with large gradients are decayed
+    less. The default weight_decay is 1e-2, as PyTorch's.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Value] | Iterable[Mapping[str, Any]],
+        lr: float = 0.001,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def _gradient(self, p: Value, lr: float, decay: float) -> float:
+        """Decoupled weight decay: p = p·(1 - lr·weight_decay); the moments see the raw g."""
+        if decay:
+            p.data *= 1 - lr * decay
+        return p.grad
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
@@ -265,22 +509,39 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     "adagrad": Adagrad,
     "rmsprop": RMSprop,
     "adam": Adam,
+    "adamw": AdamW,
 }
 """Name -> optimiser class, for demos and tests that compare them side by side."""
 
 
-def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
+def clip_grad_norm(
+    params: Iterable[Value], max_norm: float, *, error_if_nonfinite: bool = False
+) -> float:
     """Scale all gradients together so that their L2 norm is at most ``max_norm``.
 
     norm = √(Σ g²); every g = g·min(1, max_norm / (norm + 1e-6)), as PyTorch's
     ``clip_grad_norm_`` does (its small constant keeps the division finite). The direction of
     the gradient is kept. Returns the norm before clipping, to watch for exploding gradients.
+
+    A nan gradient makes the norm nan, and, as in PyTorch, every gradient becomes nan (the
+    scale max_norm / nan is nan): the next ``step()`` then warns that training diverged. An
+    infinite one makes the norm inf and the scale 0. ``error_if_nonfinite=True`` raises a
+    RuntimeError instead, naming the parameters, and leaves the gradients as they were.
     """
-    _check("max_norm", max_norm)
-    params = list(params)
-    norm = math.sqrt(sum(p.grad * p.grad for p in params))
+    max_norm = _check("max_norm", max_norm)
+    params = _parameter_list(params, "clip_grad_norm")
+    grads = [p.grad for p in params]
+    # hypot sums the squares without overflow (gradients of 1e200 have a finite norm); a nan
+    # anywhere makes the norm nan, as √(Σ g²) would, even next to an inf (IEEE's hypot says inf).
+    norm = math.nan if any(math.isnan(g) for g in grads) else math.hypot(*grads)
+    if not math.isfinite(norm) and error_if_nonfinite:
+        bad = [p.label or f"params[{i}]" for i, p in enumerate(params) if not math.isfinite(p.grad)]
+        raise RuntimeError(
+            f"the gradients' norm is {norm}: non-finite gradient(s) in {', '.join(bad[:5])}"
+            + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        )
     scale = max_norm / (norm + 1e-6)
-    if scale < 1.0:
+    if scale < 1.0 or math.isnan(scale):
         for p in params:
             p.grad *= scale
     return norm
