@@ -1,11 +1,13 @@
 """python -m viz: the command line, run as a subprocess the way a reader runs it.
 
-Exit codes: 0 drawn, 1 the drawing failed (too many nodes, no Graphviz), 2 bad input. Bad input
-never shows a traceback: the message quotes the expression with a caret under the bad part.
+Exit codes: 0 drawn, 1 the drawing failed (too many nodes, Graphviz missing or failing), 2 bad
+input (the expression, a flag, an output folder that does not exist). Nothing shows a traceback:
+a bad expression is quoted with a caret under the bad part.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -132,6 +134,124 @@ def test_a_bad_set_exits_2_with_a_usage_message(assignment: str, message: str) -
     done = viz("x", "--set", assignment)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def refused(done: subprocess.CompletedProcess[str], code: int = 2) -> list[str]:
+    """The lines of stderr, after checking the exit code and that there is no traceback."""
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stderr.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("expression", "value", "gradient"),
+    [
+        ("+".join(["x"] * 1000), "1000.0000", "1000.0000"),  # a sum of 1,000 terms
+        ("-" * 1000 + "x", "1.0000", "1.0000"),  # 1,000 unary minuses: an even number
+        ("**".join(["x"] * 1000), "1.0000", "1.0000"),  # x**x**...**x at x = 1
+    ],
+    ids=["sum", "minus", "power"],
+)
+def test_expressions_a_thousand_operations_deep_are_evaluated_without_recursion(
+    expression: str, value: str, gradient: str
+) -> None:
+    done = viz("--set", "x=1", "--max-nodes", "3000", "--", expression)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert f"data {value}" in done.stdout and f"grad {gradient}" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("+".join(["x"] * 1002), "nests 1,001 operations inside one another; the limit is 1,000"),
+        ("-" * 1001 + "x", "nests 1,001 operations"),
+        ("**".join(["x"] * 5000), "nests more than 1,000 operations"),  # past Python's parser
+        ("-x*" * 3000 + "x", "nests more than 1,000 operations"),
+    ],
+    ids=["sum", "minus", "power", "mixed"],
+)
+def test_deeper_expressions_are_refused_with_the_limit_stated(
+    expression: str, message: str
+) -> None:
+    lines = refused(viz("--set", "x=1", "--", expression))
+    assert message in lines[0]
+    assert len(lines[1]) <= 4 + 3 + 100 + 3  # a long expression is quoted as a window of it
+    assert lines[2].strip() and set(lines[2].strip()) == {"^"}
+
+
+def test_a_number_too_large_for_a_float_is_pointed_at() -> None:
+    digits = "1" + "0" * 400
+    lines = refused(viz(f"x + {digits} * x", "--set", "x=1"))
+    assert lines[0].endswith(
+        "error: an integer of about 10**400 is too large for a float (the largest is about 1.8e308)"
+    )
+    assert lines[1] == f"    x + {digits[:96]}..."
+    assert lines[2] == "        " + "^" * 96
+    lines = refused(viz("2 * 1e400", "--set", "x=1"))
+    assert "this number is too large for a float" in lines[0]
+    assert lines[1:] == ["    2 * 1e400", "        ^^^^^"]
+
+
+@pytest.mark.parametrize("flag", ["-o", "--animate"])
+def test_an_output_into_a_missing_folder_is_refused_before_any_work(
+    tmp_path: Path, flag: str
+) -> None:
+    name = "missing/graph.svg" if flag == "-o" else "missing/graph.html"
+    lines = refused(viz("x*2", "--set", "x=1", flag, name, cwd=tmp_path))
+    assert (
+        f"error: {flag} {name}: the folder 'missing' does not exist (create it first)"
+        in (lines[-1])
+    )
+    assert not (tmp_path / "missing").exists()
+
+
+def test_an_output_suffix_that_names_no_format_is_refused(tmp_path: Path) -> None:
+    lines = refused(viz("x*2", "--set", "x=1", "-o", "graph.jpg", cwd=tmp_path))
+    assert "-o graph.jpg: the suffix picks the format, one of .svg .png .pdf .dot .gv" in lines[-1]
+
+
+def test_a_failing_dot_exits_1_with_what_it_said(tmp_path: Path) -> None:
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho "Error: syntax error in line 1" >&2\nexit 1\n')
+    fake.chmod(0o755)
+    path = f"{fake.parent}{os.pathsep}{os.environ['PATH']}"
+    for output in (["-o", "g.svg"], ["--animate", "g.html"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "viz", "x*2", "--set", "x=1", *output],
+            capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PATH": path},
+        )  # fmt: skip
+        lines = refused(done, code=1)
+        assert lines[-1] == (
+            "python -m viz: error: Graphviz's dot failed (exit status 1): "
+            "Error: syntax error in line 1"
+        )
+
+
+def test_repeated_set_flags_accumulate(tmp_path: Path) -> None:
+    done = viz("x*y + z", "--set", "x=2", "--set", "y=3", "z=1", "-o", "g.dot", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:4] == ["value = 7.0000", "d/dx = 3.0000", "d/dy = 2.0000",
+                                            "d/dz = 1.0000"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "sets", [["--set", "x=1", "x=2"], ["--set", "x=1", "y=2", "--set", "x=1"]], ids=["one", "two"]
+)
+def test_a_variable_set_twice_is_refused(sets: list[str]) -> None:
+    lines = refused(viz("x*y", *sets, "y=2" if len(sets) == 3 else "z=0"))
+    assert "x is set more than once" in lines[-1] and "give each variable one value" in lines[-1]
+
+
+@pytest.mark.parametrize("expression", ["-x*2", "-tanh(x)", "-2*x"])
+def test_an_expression_starting_with_minus_is_explained(expression: str) -> None:
+    lines = refused(viz(expression, "--set", "x=1"))
+    assert lines[-1] == (
+        "(an expression that starts with '-' goes last, after '--', which ends the flags: "
+        f"python -m viz --set x=1 -o graph.svg -- '{expression}')"
+    )
+    done = viz("--set", "x=1", "--", expression)  # as the advice says
+    assert done.returncode == 0 and "data -" in done.stdout
 
 
 def test_a_missing_graphviz_exits_1_with_install_advice(tmp_path: Path) -> None:

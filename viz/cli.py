@@ -6,7 +6,12 @@
 The expression is parsed with Python's ``ast`` and checked against a whitelist (numbers, the
 variables given with ``--set``, ``+ - * / **``, unary ``-`` and ``+``, and calls to the engine's
 own operations); it is never passed to ``eval``. Anything else is refused with exit code 2 and
-the expression quoted with a caret under the offending part.
+the expression quoted with a caret under the offending part. The tree is evaluated with an
+explicit stack, not recursion; operations may nest up to ``MAX_DEPTH`` (1,000) deep.
+
+Exit codes: 0 drawn, 1 the drawing failed (too many nodes, Graphviz missing or failing, a file
+that cannot be written), 2 bad input (the expression, a flag, an output folder that does not
+exist). Never a traceback.
 """
 
 from __future__ import annotations
@@ -14,12 +19,16 @@ from __future__ import annotations
 import argparse
 import ast
 import math
+import shlex
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, fields
-from typing import TypeGuard
+from pathlib import Path
+from typing import NoReturn
 
-from tinygrad_edu import Value
+from tinygrad_edu import Value, topological_order
+from tinygrad_edu.engine import is_number, to_float
 from tinygrad_edu.ops import UNARY
 
 from .animate import ANIMATION_FORMATS, animate
@@ -27,7 +36,12 @@ from .dot import FORMATS, GraphvizNotFoundError, format_number, to_digraph, writ
 from .graph import TooManyNodesError, build_graph
 from .options import RANKDIRS, DrawOptions
 
-__all__ = ["main", "FUNCTIONS", "ExpressionError", "parse_expression", "evaluate"]
+__all__ = ["main", "FUNCTIONS", "MAX_DEPTH", "ExpressionError", "parse_expression", "evaluate"]
+
+MAX_DEPTH = 1000
+"""How deep operations may nest in an expression: 1,000 unary minuses, or a sum of 1,001 terms
+(x+x+...+x is a chain of + nodes, each inside the next). Deeper, Python's own parser runs out of
+stack, so the limit is stated and checked rather than left to chance."""
 
 FUNCTIONS: dict[str, tuple[int, int]] = {name: (1, 1) for name in UNARY if name != "neg"}
 """Function name -> (fewest, most) arguments: the engine's one-input operations (each a method
@@ -49,6 +63,7 @@ examples:
   python -m viz "tanh(x1*w1 + x2*w2 + b)" --set x1=2 x2=0 w1=-3 w2=1 b=6.8814 --animate bp.gif
   python -m viz "sigmoid(a) * log(b)" --set a=0.5 b=2 --rankdir TB --precision 2 -o g.pdf
   python -m viz "leaky_relu(x, 0.1)" --set x=-2 --no-backward        (DOT source on stdout)
+  python -m viz --set x=2 -o g.svg -- "-x**2"     (starts with -: last, after --)
 
 functions: {functions}
 operators: + - * / ** and unary - +; numbers; the names given with --set
@@ -103,12 +118,45 @@ def parse_expression(text: str) -> ast.expr:
         raise ExpressionError(
             f"not a valid expression: {error.msg}", (column, column + 1)
         ) from None
-    except (RecursionError, MemoryError):
-        raise ExpressionError("the expression is nested too deeply", (0, len(text))) from None
+    except (RecursionError, MemoryError):  # Python's parser ran out of stack
+        raise ExpressionError(_too_deep(f"more than {MAX_DEPTH:,}"), (0, len(text))) from None
     for node in ast.walk(tree.body):
         _shift(node, indent)
         _check(node)
+    _check_depth(tree.body)
     return tree.body
+
+
+def _too_deep(depth: str) -> str:
+    return (
+        f"the expression nests {depth} operations inside one another; the limit is "
+        f"{MAX_DEPTH:,} (a sum of {MAX_DEPTH + 1:,} terms)"
+    )
+
+
+def _check_depth(tree: ast.expr) -> None:
+    """Refuse operations nested deeper than MAX_DEPTH, with the caret under the deepest one."""
+    deepest, most = tree, 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        operands = _operands(node)
+        if operands and depth > most:
+            deepest, most = node, depth
+        stack.extend((operand, depth + 1) for operand in operands)
+    if most > MAX_DEPTH:
+        raise ExpressionError(_too_deep(f"{most:,}"), _span(deepest))
+
+
+def _operands(node: ast.expr) -> Sequence[ast.expr]:
+    """The sub-expressions an operation is applied to, in order ([] for a name or a number)."""
+    if isinstance(node, ast.BinOp):
+        return (node.left, node.right)
+    if isinstance(node, ast.UnaryOp):
+        return (node.operand,)
+    if isinstance(node, ast.Call):
+        return node.args
+    return ()
 
 
 def _shift(node: ast.AST, columns: int) -> None:
@@ -129,17 +177,25 @@ def _check(node: ast.AST) -> None:
         raise ExpressionError(f"the operator {symbol} is not supported", _span(node))
     if isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.USub | ast.UAdd):
         raise ExpressionError("only unary - and + are supported", _span(node))
-    if isinstance(node, ast.Constant) and not _is_real(node.value):
-        raise ExpressionError(f"{node.value!r} is not a real number", _span(node))
+    if isinstance(node, ast.Constant):
+        _check_number(node)
     if isinstance(node, ast.Call):
         _check_call(node)
 
 
-def _is_real(constant: object) -> TypeGuard[int | float]:
-    """A finite int or float literal (not a bool, string or complex number)."""
-    if isinstance(constant, bool) or not isinstance(constant, int | float):
-        return False
-    return math.isfinite(constant)
+def _check_number(node: ast.Constant) -> None:
+    """A literal must be a real number (not a bool, string or complex number) that a float holds."""
+    value = node.value
+    if isinstance(value, bool) or not is_number(value):
+        raise ExpressionError(f"{value!r} is not a real number", _span(node))
+    try:
+        number = to_float(value)
+    except OverflowError as error:
+        raise ExpressionError(str(error), _span(node)) from None
+    if not math.isfinite(number):  # 1e400 reads as inf
+        raise ExpressionError(
+            "this number is too large for a float (the largest is about 1.8e308)", _span(node)
+        )
 
 
 def _check_call(node: ast.Call) -> None:
@@ -165,37 +221,66 @@ def _check_call(node: ast.Call) -> None:
 
 
 def evaluate(tree: ast.expr, variables: dict[str, Value]) -> Value:
-    """The Value of a whitelisted expression tree; errors point at the part that failed."""
-    if isinstance(tree, ast.Name):
-        if tree.id not in variables:
-            hint = f"; set it with --set {tree.id}=NUMBER"
-            raise ExpressionError(f"{tree.id!r} has no value{hint}", _span(tree))
-        return variables[tree.id]
+    """The Value of a whitelisted expression tree; errors point at the part that failed.
+
+    Operands before operations, with an explicit stack rather than recursion, so the depth of
+    the expression is not limited by Python's call stack.
+    """
+    results: list[Value] = []
+    stack: list[tuple[ast.expr, bool]] = [(tree, False)]
+    while stack:
+        node, operands_done = stack.pop()
+        operands = _operands(node)
+        if operands and not operands_done:
+            stack.append((node, True))
+            stack.extend((operand, False) for operand in reversed(operands))
+            continue
+        start = len(results) - len(operands)
+        value = _apply(node, results[start:], variables)
+        del results[start:]
+        results.append(value)
+    return results[0]
+
+
+def _apply(node: ast.expr, operands: list[Value], variables: dict[str, Value]) -> Value:
+    """One node of the tree, given the Values of its operands."""
+    if isinstance(node, ast.Name):
+        if node.id not in variables:
+            hint = f"; set it with --set {node.id}=NUMBER"
+            raise ExpressionError(f"{node.id!r} has no value{hint}", _span(node))
+        return variables[node.id]
     try:
-        if isinstance(tree, ast.Constant) and _is_real(tree.value):
-            return Value(tree.value)
-        if isinstance(tree, ast.UnaryOp):
-            operand = evaluate(tree.operand, variables)
-            return -operand if isinstance(tree.op, ast.USub) else operand
-        if isinstance(tree, ast.BinOp):
-            left, right = evaluate(tree.left, variables), evaluate(tree.right, variables)
-            return _OPERATORS[type(tree.op)](left, right)
-        if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name):
-            args = [evaluate(arg, variables) for arg in tree.args]
-            method: Callable[..., Value] = getattr(args[0], tree.func.id)
-            return method(*args[1:])
+        if isinstance(node, ast.Constant):
+            return Value(to_float(node.value))
+        if isinstance(node, ast.UnaryOp):
+            return -operands[0] if isinstance(node.op, ast.USub) else operands[0]
+        if isinstance(node, ast.BinOp):
+            return _OPERATORS[type(node.op)](operands[0], operands[1])
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            method: Callable[..., Value] = getattr(operands[0], node.func.id)
+            return method(*operands[1:])
     except (ArithmeticError, ValueError) as error:
-        if isinstance(error, ExpressionError):
-            raise
-        raise ExpressionError(str(error), _span(tree)) from None
-    raise ExpressionError(f"{_describe(tree)} not allowed", _span(tree))
+        raise ExpressionError(str(error), _span(node)) from None
+    raise ExpressionError(f"{_describe(node)} not allowed", _span(node))
+
+
+CARET_WIDTH = 100
+"""The most characters of an expression quoted above a caret; a longer one is cut to a window
+around the start of the offending part."""
 
 
 def _caret(text: str, error: ExpressionError) -> str:
     start, end = error.span
     start = min(max(start, 0), len(text))
     end = min(max(end, start + 1), max(len(text), start + 1))
-    return f"    {text}\n    {' ' * start}{'^' * (end - start)}"
+    left = 0
+    if len(text) > CARET_WIDTH:
+        left = max(0, min(start - 20, len(text) - CARET_WIDTH))
+        right = left + CARET_WIDTH
+        end = min(end, right)
+        text = ("..." if left else "") + text[left:right] + ("..." if right < len(text) else "")
+        left -= 3 if left else 0
+    return f"    {text}\n    {' ' * (start - left)}{'^' * (end - start)}"
 
 
 # --- arguments ---------------------------------------------------------------------------------
@@ -221,9 +306,40 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose errors explain that an expression starting with '-' must follow '--'
+    (argparse reads "-x*2" as an unknown flag)."""
+
+    argv: Sequence[str] = ()
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self.argv = sys.argv[1:] if args is None else list(args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        dashed = [arg for arg in _before_double_dash(self.argv) if _looks_like_expression(arg)]
+        if dashed:
+            message += (
+                f"\n(an expression that starts with '-' goes last, after '--', which ends the "
+                f"flags: {self.prog} --set x=1 -o graph.svg -- {shlex.quote(dashed[0])})"
+            )
+        super().error(message)
+
+
+def _before_double_dash(argv: Sequence[str]) -> Sequence[str]:
+    return argv[: list(argv).index("--")] if "--" in argv else argv
+
+
+def _looks_like_expression(arg: str) -> bool:
+    """True for "-x", "-2*x" or "-tanh(x)": one dash, not the short flags -o and -h."""
+    return arg.startswith("-") and arg[1:2] not in ("", "-", "o", "h")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: one flag per field of DrawOptions, plus the expression's own."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m viz",
         description="Draw the computation graph of an expression, with every forward value "
         "and gradient.",
@@ -234,11 +350,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--set",
         dest="assignments",
+        action="extend",
         nargs="+",
         type=_assignment,
         default=[],
         metavar="NAME=NUMBER",
-        help="values of the variables, e.g. --set x=1 w=2 b=0.5",
+        help="values of the variables, e.g. --set x=1 w=2 b=0.5 (may be repeated)",
     )
     parser.add_argument(
         "-o",
@@ -279,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 done, 1 drawing failed, 2 bad input)."""
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -287,13 +404,17 @@ def main(argv: list[str] | None = None) -> int:
         settings = DrawOptions(**{f.name: getattr(args, f.name) for f in fields(DrawOptions)})
     except (TypeError, ValueError) as error:
         parser.error(str(error))
+    _check_assignments(parser, args.assignments)
+    _check_output(parser, args.output, FORMATS, "-o")
+    _check_output(parser, args.animate, ANIMATION_FORMATS, "--animate")
     variables = {name: Value(value, label=name) for name, value in args.assignments}
     try:
         root = evaluate(parse_expression(args.expression), variables)
     except ExpressionError as error:
         print(f"{parser.prog}: error: {error}\n{_caret(args.expression, error)}", file=sys.stderr)
         return 2
-    unused = [name for name, value in variables.items() if not _reaches(root, value)]
+    reached = set(topological_order(root))
+    unused = [name for name, value in variables.items() if value not in reached]
     if unused:
         print(f"note: {', '.join(unused)} set but not used", file=sys.stderr)
     if args.backward:
@@ -309,23 +430,55 @@ def main(argv: list[str] | None = None) -> int:
         if args.animate is not None:
             written.append(animate(root, args.animate, **asdict(settings)))
     except (TooManyNodesError, GraphvizNotFoundError, ValueError) as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 1
+        return _failed(parser, str(error))
+    except subprocess.CalledProcessError as error:
+        return _failed(parser, _dot_failure(error))
+    except OSError as error:  # a folder that vanished, no permission, a full disk
+        return _failed(parser, f"cannot write {error.filename or 'the output'}: {error.strerror}")
     _report(root, variables, settings.precision, args.backward, [str(p) for p in written])
     return 0
 
 
-def _reaches(root: Value, target: Value) -> bool:
-    seen, stack = {root}, [root]
-    while stack:
-        node = stack.pop()
-        if node is target:
-            return True
-        for child in node.inputs:
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
-    return False
+def _check_assignments(
+    parser: argparse.ArgumentParser, assignments: list[tuple[str, float]]
+) -> None:
+    """Each variable is set once: a second value for the same name is refused, not chosen."""
+    seen: dict[str, float] = {}
+    for name, value in assignments:
+        if name in seen:
+            parser.error(
+                f"{name} is set more than once ({name}={seen[name]:g}, {name}={value:g}); "
+                "give each variable one value"
+            )
+        seen[name] = value
+
+
+def _check_output(
+    parser: argparse.ArgumentParser, path: str | None, formats: Sequence[str], flag: str
+) -> None:
+    """Before any work: the output's suffix names a format and its folder exists."""
+    if path is None:
+        return
+    suffix = Path(path).suffix.lower()
+    if suffix not in formats:
+        parser.error(f"{flag} {path}: the suffix picks the format, one of {' '.join(formats)}")
+    folder = Path(path).parent
+    if not folder.is_dir():
+        parser.error(f"{flag} {path}: the folder {str(folder)!r} does not exist (create it first)")
+
+
+def _failed(parser: argparse.ArgumentParser, message: str) -> int:
+    print(f"{parser.prog}: error: {message}", file=sys.stderr)
+    return 1
+
+
+def _dot_failure(error: subprocess.CalledProcessError) -> str:
+    """What Graphviz's dot said when it failed: its exit status and the end of its stderr."""
+    stderr = error.stderr
+    text = stderr.decode(errors="replace") if isinstance(stderr, bytes) else str(stderr or "")
+    said = text.strip().splitlines()
+    detail = f": {said[-1]}" if said else ""
+    return f"Graphviz's dot failed (exit status {error.returncode}){detail}"
 
 
 def _report(
