@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from decimal import Decimal, localcontext
 
 import numpy as np
 import pytest
@@ -567,3 +568,44 @@ def test_softmax_of_something_that_is_not_scores_says_what_it_takes() -> None:
         softmax(Value(1.0))  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="a list of such lists"):
         softmax([[1.0, 2.0], 3.0])  # type: ignore[list-item]
+
+
+# --- precision everywhere: against 50-digit decimal arithmetic -----------------------------------
+
+
+def exact_log1p(s: Decimal) -> Decimal:
+    """log(1 + s) for s >= 0 to about 30 significant digits (50-digit decimals; for tiny s the
+    series s - s²/2, since 1 + s would drop s's digits)."""
+    return s - s * s / 2 if s < Decimal("1e-20") else (1 + s).ln()
+
+
+@given(
+    logits=st.lists(st.floats(-700, 700), min_size=2, max_size=5),
+    data=st.data(),
+)
+def test_cross_entropy_has_full_relative_precision_for_any_logits(
+    logits: list[float], data: st.DataObject
+) -> None:
+    """Property: cross_entropy(z, y) = log Σ_j e^(z_j - z_y) to 1e-12 relative, large or tiny.
+
+    (1e-12, not 1e-16: the gaps z_j - z_k are rounded to the last bit of numbers up to 1400.)"""
+    y = data.draw(st.integers(0, len(logits) - 1))
+    with localcontext() as context:
+        context.prec = 50
+        gaps = sorted(Decimal(z) - Decimal(logits[y]) for z in logits)
+        top = gaps.pop()  # log Σ e^g = top + log(1 + Σ_rest e^(g - top))
+        exact = top + exact_log1p(sum((g - top).exp() for g in gaps))
+    assert cross_entropy(values(*logits), y).data == pytest.approx(float(exact), rel=1e-12)
+
+
+@given(z=st.floats(-700, 700), t=st.sampled_from([0.0, 0.3, 1.0]))
+def test_bce_with_logits_has_full_relative_precision(z: float, t: float) -> None:
+    """Property: t·log(1 + e^-z) + (1 - t)·log(1 + e^z) to 1e-13 relative, even where it is
+    far below 1e-16."""
+    with localcontext() as context:
+        context.prec = 50
+        x = Decimal(z)
+        exact = Decimal(t) * exact_log1p((-x).exp()) + Decimal(1 - t) * exact_log1p(x.exp())
+    assert binary_cross_entropy_with_logits(Value(z), t).data == pytest.approx(
+        float(exact), rel=1e-13
+    )

@@ -150,40 +150,43 @@ def _rows(xs: Any) -> list[list[Value]] | None:
     return [_scores(row) for row in xs]
 
 
-def _shifted_logsumexp(xs: Sequence[Value]) -> Value:
-    """log Σ_i e^(x_i) as m + log Σ_i e^(x_i - m), m = max(x) held constant (the sum is at
-    least 1, and every exponent at most 0). -inf when every x_i is -inf (the sum is empty)."""
-    top = max(x.data for x in xs)
-    if top == -math.inf:
-        return Value(-math.inf)
-    return _sum([(x - top).exp() for x in xs]).log() + top
-
-
 class _Normalizer(NamedTuple):
     """The shared part of log_softmax, logsumexp and cross_entropy for scores z.
 
-    ``top`` is k, the index of the largest score (the first, on a tie); ``gaps`` holds
-    z_j - z_k for j != k (all <= 0; None at k); ``log_norm`` is
-    log Σ_j e^(z_j - z_k) = softplus(L), L = log Σ_{j≠k} e^(z_j - z_k): at least 0, and exact to
-    the last digits even when it is tiny, since the 1 of the sum is never added to a tiny term.
+    ``top`` is k, the index of the largest score (the first, on a tie), and ``log_norm`` is
+    log Σ_j e^(z_j - z_k) = softplus(L) with L = log Σ_{j≠k} e^(z_j - z_k): at least 0, and
+    exact to its last digits even when it is tiny, as the 1 of the sum (j = k) is never added
+    to a tiny term.
     """
 
+    z: list[Value]
     top: int
-    gaps: list[Value | None]
     log_norm: Value
 
+    def nll(self, j: int) -> Value:
+        """-log softmax(z)_j = log_norm - (z_j - z_k): two terms >= 0, so no cancellation."""
+        if j == self.top:
+            return self.log_norm
+        return self.log_norm - (self.z[j] - self.z[self.top])
+
     def log_softmax(self, j: int) -> Value:
-        """log softmax(z)_j = (z_j - z_k) - log_norm: two terms <= 0, so no cancellation."""
-        gap = self.gaps[j]
-        return -self.log_norm if gap is None else gap - self.log_norm
+        """log softmax(z)_j = (z_j - z_k) - log_norm."""
+        if j == self.top:
+            return -self.log_norm
+        return (self.z[j] - self.z[self.top]) - self.log_norm
 
 
 def _normalizer(z: list[Value]) -> _Normalizer:
+    """L = log Σ_{j≠k} e^(z_j - z_k) is computed as (c - z_k) + log Σ_{j≠k} e^(z_j - c) with c
+    the largest of the other scores, held constant: every exponent is at most 0 and the sum at
+    least 1 (the usual shifted log-sum-exp, one subtraction per score)."""
     k = max(range(len(z)), key=lambda j: z[j].data)
-    gaps: list[Value | None] = [None if j == k else x - z[k] for j, x in enumerate(z)]
-    rest = [gap for gap in gaps if gap is not None]
-    log_norm = _shifted_logsumexp(rest).softplus() if rest else Value(0.0)  # one class: log 1
-    return _Normalizer(k, gaps, log_norm)
+    rest = [x for j, x in enumerate(z) if j != k]
+    c = max((x.data for x in rest), default=-math.inf)
+    if c == -math.inf:  # one score, or the others all -inf: the sum is e^0 = 1, its log 0
+        return _Normalizer(z, k, Value(0.0))
+    log_rest = (c - z[k]) + _sum([(x - c).exp() for x in rest]).log()  # L
+    return _Normalizer(z, k, log_rest.softplus())
 
 
 @overload
@@ -454,14 +457,14 @@ def _cross_entropy(z: list[Value], target: object, single: bool) -> Value:
     index = _class_index(target, len(z))
     normalizer = _normalizer(z)
     if index is not None:
-        return -normalizer.log_softmax(index)
+        return normalizer.nll(index)
     if not _is_many(target):
         raise TypeError(
             f"a cross_entropy target is a class index (an int) or a vector of {len(z)}"
             f" probabilities, not {type(target).__name__}"
         )
     probabilities = _probabilities(target, len(z), single)
-    return -_weighted([(p, normalizer.log_softmax(j)) for j, p in enumerate(probabilities)])
+    return _weighted([(p, normalizer.nll(j)) for j, p in enumerate(probabilities)])
 
 
 def _batch_targets(target: Any, n_samples: int) -> list[Any]:
