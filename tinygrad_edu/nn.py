@@ -642,9 +642,8 @@ class Layer(Module):
 
     def _all(self, x: list[Value]) -> list[Value]:
         # The inputs are Values already, shared by all neurons: a diagram shows each input once.
-        # Each neuron's scope is opened here rather than by calling the neuron: the input was
-        # checked once for the layer, not once per neuron (a training step of micrograd's moons
-        # MLP is about 3% faster this way).
+        # Each neuron's scope is opened here rather than by calling the neuron, whose __call__
+        # would check the input again for every neuron: the layer checked it once.
         out = []
         for n in self.neurons:
             with scope(n.scope_name):
