@@ -282,3 +282,8 @@ def test_eps_may_be_a_numpy_scalar() -> None:
     assert numerical_grad(sum_of_squares, [3.0, 4.0], eps=np.float32(1e-3)) == pytest.approx(
         [6.0, 8.0], rel=1e-6
     )
+
+
+def test_an_eps_too_small_to_move_x_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"eps=1e-06 is below the spacing of floats at x = 1e\+20"):
+        numerical_grad(lambda x: x * 2, [1e20])

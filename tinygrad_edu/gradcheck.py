@@ -58,6 +58,11 @@ def _central_differences(
             down, below = evaluate(), get(i)
         finally:
             put(i, x)
+        if above == below:
+            raise ValueError(
+                f"eps={eps!r} is below the spacing of floats at x = {x!r}: x + eps and x - eps "
+                "are the same number; pass a larger eps"
+            )
         slopes.append((up - down) / (above - below))
     return slopes
 
