@@ -37,6 +37,7 @@ from typing import Any, TypeGuard, TypeVar, Union, cast, overload
 
 import numpy as np
 
+from .formatting import format_number
 from .ops import BUILTINS, OPS, Op, ieee_arithmetic
 
 __all__ = [
@@ -518,7 +519,8 @@ class Value:
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={_short(self.data)}, grad={_short(self.grad)}{label})"
+        data, grad = format_number(self.data, trim=True), format_number(self.grad, trim=True)
+        return f"Value(data={data}, grad={grad}{label})"
 
     def __format__(self, spec: str) -> str:
         """f"{v:.3f}" formats the data; f"{v}" gives the repr."""
@@ -695,12 +697,6 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], start: Val
             added.op, added.scope, added._a, added._b = "", TOP, None, None
         total = added
     return total
-
-
-def _short(x: float) -> str:
-    """4 significant digits, always recognisably a float: 0.7071, 1.0, 715.0, 1e-08, inf."""
-    text = f"{x:.4g}"
-    return text if any(c in text for c in ".en") else text + ".0"
 
 
 def _data(x: Operand) -> float:
