@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from tinygrad_edu import Value
+from tinygrad_edu import Parameter, Value
 
 
 def neuron() -> Value:
     """The course's neuron o = tanh(n), n = x1*w1 + x2*w2 + b, at the classic numbers (x1 = 2,
-    x2 = 0, w1 = -3, w2 = 1, b = 6.88...: o = 0.7071), every leaf and n, o labelled;
-    backward() not run."""
+    x2 = 0, w1 = -3, w2 = 1, b = 6.88...: o = 0.7071): the weights and the bias are Parameters,
+    x1 and x2 inputs; every leaf and n, o labelled; backward() not run."""
     x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
+    w1, w2 = Parameter(-3.0, label="w1"), Parameter(1.0, label="w2")
+    b = Parameter(6.8813735870195432, label="b")
     n = x1 * w1 + x2 * w2 + b
     n.label = "n"
     o = n.tanh()

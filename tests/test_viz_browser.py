@@ -19,7 +19,6 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 import viz
-from viz.animate import CURRENT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -55,28 +54,43 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
 
 
 def caption(driver: WebDriver) -> list[str]:
-    """The lines of the visible caption, as the reader sees them."""
-    script = """
-        const caption = document.querySelector('.frame:not([hidden]) .caption');
-        return [...caption.querySelectorAll('p')].map(line => line.innerText);
-    """
+    """The lines of the caption, as the reader sees them."""
+    script = "return [...document.querySelectorAll('#caption p')].map(line => line.innerText);"
     return list(driver.execute_script(script))
 
 
 def highlighted(driver: WebDriver) -> list[str]:
-    """The names in the label cells of the visible frame's outlined value nodes."""
+    """The names in the label cells of the value nodes drawn as current, outlined in orange."""
     script = """
-        const frame = document.querySelector('.frame:not([hidden])');
         const names = [];
-        for (const node of frame.querySelectorAll('g.node')) {
-            const outlined = [...node.querySelectorAll('polygon, path')]
-                .some(shape => shape.getAttribute('stroke') === arguments[0]);
+        for (const node of document.querySelectorAll('g.node.current')) {
+            const frame = node.querySelector('polygon[fill="none"]');
             const bold = node.querySelector('text[font-weight="bold"]');
-            if (outlined && bold) names.push(bold.textContent);
+            if (frame && bold && getComputedStyle(frame).stroke === arguments[0]) {
+                names.push(bold.textContent);
+            }
         }
         return names;
     """
-    return list(driver.execute_script(script, CURRENT))
+    return list(driver.execute_script(script, "rgb(232, 89, 12)"))  # CURRENT
+
+
+def grad_of(driver: WebDriver, name: str) -> str:
+    """The text of the grad cell of the value node labelled ``name``."""
+    script = """
+        for (const node of document.querySelectorAll('g.node')) {
+            const bold = node.querySelector('text[font-weight="bold"]');
+            if (bold && bold.textContent === arguments[0]) {
+                return node.querySelector('text[id$="-grad"]').textContent;
+            }
+        }
+    """
+    return str(driver.execute_script(script, name))
+
+
+def faded(driver: WebDriver) -> int:
+    """How many nodes are faded (not reached by the gradient yet)."""
+    return int(driver.execute_script("return document.querySelectorAll('g.node.faded').length;"))
 
 
 def test_the_page_steps_forward_with_the_next_button_and_the_right_arrow(
@@ -89,7 +103,8 @@ def test_the_page_steps_forward_with_the_next_button_and_the_right_arrow(
         "Forward pass: every value computed from its inputs, up to o = 0.7071.",
         "No gradients yet: backward() starts at the output.",
     ]
-    assert highlighted(browser) == []
+    assert highlighted(browser) == [] and faded(browser) == 0
+    assert grad_of(browser, "o") == "grad 0.0000"
     assert browser.find_element(By.ID, "position").text == "forward pass"
 
     browser.find_element(By.ID, "next").click()
@@ -98,6 +113,8 @@ def test_the_page_steps_forward_with_the_next_button_and_the_right_arrow(
         "n.grad += (1 - tanh² n) · o.grad = 0.5 · 1.0 = 0.5",
     ]
     assert highlighted(browser) == ["o"]
+    assert grad_of(browser, "o") == "grad 1.0000" and grad_of(browser, "n") == "grad 0.5000"
+    assert faded(browser) == 8 + 3  # the 8 values not reached, and the operations of 3
 
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
     assert caption(browser) == [
@@ -108,10 +125,31 @@ def test_the_page_steps_forward_with_the_next_button_and_the_right_arrow(
     assert highlighted(browser) == ["n"]
     assert browser.find_element(By.ID, "position").text == "step 2 of 10"
     assert browser.find_element(By.ID, "slider").get_attribute("value") == "2"
+    assert grad_of(browser, "b") == "grad 0.5000"
 
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
     assert highlighted(browser) == ["o"]
+    assert grad_of(browser, "b") == "grad 0.0000"  # stepping back takes the gradient away
 
     screenshot = tmp_path / "neuron_page.png"
     assert browser.save_screenshot(str(screenshot))
     assert screenshot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_slider_jumps_to_any_frame_with_every_gradient_so_far(
+    browser: WebDriver, tmp_path: Path
+) -> None:
+    page = viz.animate(neuron(), tmp_path / "neuron.html")
+    browser.get(page.resolve().as_uri())
+    slider = browser.find_element(By.ID, "slider")
+    browser.execute_script(
+        "arguments[0].value = 10; arguments[0].dispatchEvent(new Event('input'));", slider
+    )
+    assert highlighted(browser) == ["x1"] and faded(browser) == 0
+    assert [grad_of(browser, name) for name in ("x1", "w1", "x2", "w2", "b")] == [
+        "grad -1.5000", "grad 1.0000", "grad 0.5000", "grad 0.0000", "grad 0.5000",
+    ]  # fmt: skip
+    browser.execute_script(
+        "arguments[0].value = 1; arguments[0].dispatchEvent(new Event('input'));", slider
+    )
+    assert grad_of(browser, "x1") == "grad 0.0000" and highlighted(browser) == ["o"]

@@ -16,8 +16,8 @@ import examples
 import pytest
 
 import viz
-from tinygrad_edu import Value, grad
-from viz.dot import Look, Styling, to_digraph
+from tinygrad_edu import Parameter, Value, grad, scope
+from viz.dot import Styling, to_digraph
 from viz.graph import build_graph, kind_of
 from viz.options import DrawOptions
 
@@ -66,15 +66,15 @@ def test_the_svg_shows_every_label_forward_value_and_gradient(tmp_path: Path) ->
 def test_each_operation_is_its_own_small_node_between_inputs_and_output() -> None:
     source = viz.draw(neuron()).source
     ops = re.findall(r"^\s*(op\d+) \[label=(\S+) ", source, flags=re.M)
-    assert sorted(label for _, label in ops) == ['"+"', '"+"', '"×"', '"×"', "tanh"]
-    tanh_op = next(name for name, label in ops if label == "tanh")
+    assert sorted(label for _, label in ops) == ["<+>", "<+>", "<tanh>", "<×>", "<×>"]
+    tanh_op = next(name for name, label in ops if label == "<tanh>")
     assert re.search(rf"^\s*v\d+ -> {tanh_op} ", source, flags=re.M)  # n feeds tanh
     assert re.search(rf"^\s*{tanh_op} -> v\d+ ", source, flags=re.M)  # tanh makes o
 
 
 def test_parameters_inputs_constants_and_the_root_look_different() -> None:
     x = Value(1.5, label="x")
-    w = Value(2.0, label="w")
+    w = Parameter(2.0, label="w")
     y = 3 * x * w
     y.label = "y"
     y.backward()
@@ -89,23 +89,36 @@ def test_parameters_inputs_constants_and_the_root_look_different() -> None:
 
 
 @pytest.mark.parametrize(
-    ("label", "kind"),
+    ("leaf", "kind"),
     [
-        ("", "constant"),
-        ("x", "input"),
-        ("蘋果", "input"),
-        ("x1", "input"),
-        ("w", "parameter"),
-        ("w2", "parameter"),
-        ("b", "parameter"),
-        ("w.0", "parameter"),
-        ("layers.0.neurons.1.w.0", "parameter"),
-        ("neurons.2.b", "parameter"),
-        ("weight", "input"),
+        (Value(1.0), "constant"),
+        (Value(1.0, label="x"), "input"),
+        (Value(1.0, label="蘋果"), "input"),
+        (Value(1.0, label="b"), "input"),  # a bias's usual name, but not a Parameter
+        (Value(1.0, label="layers.0.neurons.1.w.0"), "input"),
+        (Parameter(1.0, label="x"), "parameter"),  # an input's usual name, but a Parameter
+        (Parameter(1.0, label="w"), "parameter"),
+        (Parameter(1.0), "parameter"),
     ],
 )
-def test_a_leaf_kind_is_read_from_its_label(label: str, kind: str) -> None:
-    assert kind_of(Value(1.0, label=label)) == kind
+def test_a_leaf_kind_is_what_was_recorded_never_how_its_label_is_spelled(
+    leaf: Value, kind: str
+) -> None:
+    assert kind_of(leaf) == kind
+
+
+def test_an_input_labelled_b_is_drawn_as_an_input_and_a_parameter_labelled_x_as_a_parameter() -> (
+    None
+):
+    b = Value(2.0, label="b")
+    x = Parameter(-1.0, label="x")
+    y = b * x
+    y.label = "y"
+    source = viz.draw(y).source
+    assert 'BGCOLOR="#d5efcf"' in node_line(source, "b")  # input: green
+    assert 'BGCOLOR="#fde3a7"' in node_line(source, "x")  # parameter: amber
+    assert 'STYLE="rounded"' in node_line(source, "x")
+    assert 'STYLE="rounded"' not in node_line(source, "b")
 
 
 def test_a_computed_node_is_computed_whatever_its_label() -> None:
@@ -113,6 +126,7 @@ def test_a_computed_node_is_computed_whatever_its_label() -> None:
     y = x * 2
     y.label = "w.0"
     assert kind_of(y) == "computed"
+    assert kind_of(Parameter(1.0) * 2) == "computed"
 
 
 # --- options -------------------------------------------------------------------------------
@@ -164,7 +178,7 @@ def test_without_color_no_grad_is_filled_and_there_is_no_legend() -> None:
     source = viz.draw(neuron(), color=False).source
     assert "deeper: larger |grad|" not in source
     assert '<TD BGCOLOR="#d73027">' not in source
-    assert '<TD><FONT COLOR="#333333">grad -1.5000</FONT></TD>' in source
+    assert '<TD BGCOLOR="#ffffff"><FONT COLOR="#333333">grad -1.5000</FONT></TD>' in source
 
 
 def test_an_unknown_option_is_a_type_error_that_suggests_the_right_name() -> None:
@@ -219,6 +233,29 @@ def test_labels_with_quotes_brackets_braces_bars_backslashes_and_newlines_stay_t
     assert "}{|><\\" in texts
 
 
+@pytest.mark.parametrize("sequence", ["\\N", "\\G", "\\E", "\\L", "\\\\", "\\l", "end\\"])
+def test_backslash_sequences_in_labels_are_drawn_as_written(tmp_path: Path, sequence: str) -> None:
+    """Graphviz reads \\N in a label as the node's name, \\G as the graph's, \\E as nothing."""
+    label = f"a{sequence}b"
+    x = Value(1.0, label=label)
+    with scope(label):
+        y = x * 2
+    y.label = label
+    texts = svg_texts(viz.render(y, tmp_path / "slash.svg", cluster=True).read_text("utf-8"))
+    assert texts.count(label) == 3  # the input, the output, and the cluster around the output
+
+
+def test_a_newline_in_a_label_is_a_line_break_in_nodes_clusters_and_boxes(tmp_path: Path) -> None:
+    x = Value(1.0, label="first\nsecond")
+    with scope("outer\nscope"):
+        y = x * 2
+    texts = svg_texts(viz.render(y, tmp_path / "lines.svg", cluster=True).read_text("utf-8"))
+    assert [t for t in texts if t in ("first", "second")] == ["first", "second"]
+    assert "outer" in texts and "scope" in texts
+    boxed = svg_texts(viz.render(y, tmp_path / "box.svg", collapse=True).read_text("utf-8"))
+    assert "outer" in boxed and "scope" in boxed
+
+
 def test_non_ascii_labels_render_in_svg_and_png_without_warnings(tmp_path: Path) -> None:
     apple = Value(2.0, label="蘋果")
     y = apple * apple
@@ -233,7 +270,7 @@ def test_non_ascii_labels_render_in_svg_and_png_without_warnings(tmp_path: Path)
 
 def test_control_characters_are_shown_escaped_not_sent_to_graphviz() -> None:
     source = viz.draw(Value(1.0, label="tab\there\x00")).source
-    assert "tab\\u0009here\\u0000" in source
+    assert "tab\\\\u0009here\\\\u0000" in source  # a doubled backslash: drawn as one
     assert dot_warnings(source) == ""
 
 
@@ -301,21 +338,16 @@ def test_without_the_dot_program_svg_explains_how_to_install_and_dot_still_works
     assert ".dot output works" in message
 
 
-# --- hooks for emphasis (the animation's frames) -----------------------------------------------
+# --- hooks (the animation's first frame) -------------------------------------------------------
 
 
-def test_styling_hooks_outline_fade_and_override_the_gradient_shown() -> None:
+def test_styling_hooks_override_the_gradient_shown_and_widen_the_cells() -> None:
     o = neuron()
     graph = build_graph(o, DrawOptions())
-    current = o.inputs[0]
-    styling = Styling(
-        node=lambda v: Look(outline="#ff00ff") if v is current else Look(faded=v.op == ""),
-        edge=lambda e: Look(outline="#ff00ff") if e.node is current else Look(),
-        grad=lambda v: 0.0 if v.op == "" else v.grad,
-    )
+    x1 = graph.values[0]
+    assert x1.name == "x1"
+    styling = Styling(grad=lambda v: 0.0, grad_width=lambda cell: 12 if cell == "v0-grad" else 0)
     source = to_digraph(graph, DrawOptions(), styling).source
-    assert source.count('BORDER="3" COLOR="#ff00ff"') == 1  # the current value node
-    # its op node, the edges from its two inputs into the op and the edge from the op to it
-    assert source.count('color="#ff00ff"') == 1 + 3
-    assert "grad -1.5000" not in node_line(source, "x1")  # the hook's gradient, 0
-    assert 'COLOR="#c8c8c8"' in node_line(source, "x1")  # faded leaves
+    assert "grad -1.5000" not in source and "grad 0.0000" in node_line(source, "x1")
+    # (5 characters of "grad " + 12) * 7.5 points + 10 of padding
+    assert 'WIDTH="138"' in node_line(source, "x1") and "WIDTH" not in node_line(source, "w1")

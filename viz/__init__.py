@@ -14,9 +14,11 @@ Options (keywords of ``draw``, ``render`` and ``animate``, and flags of ``python
 ``cluster=False``, ``collapse=False``, ``max_nodes=500``; :class:`viz.options.DrawOptions`
 documents each one.
 
-Reads the graph only through ``Value``'s public attributes: data, grad, label, op, inputs.
-The walk (which nodes, edges and clusters) is :mod:`viz.graph`; the drawing is :mod:`viz.dot`;
-the backward pass as frames, a page or a GIF is :mod:`viz.animate`.
+Reads the graph only through ``Value``'s public attributes (data, grad, label, op, inputs,
+scope) and the ``Parameter`` class: what kind a leaf is and which module computed what are
+recorded by the engine, never guessed from labels. The walk (which nodes, edges, clusters and
+boxes) is :mod:`viz.graph`; the drawing is :mod:`viz.dot`; the backward pass as frames, a page
+or a GIF is :mod:`viz.animate`.
 """
 
 from __future__ import annotations

@@ -14,38 +14,39 @@ computed so far is shown and the nodes the gradient has not reached yet are fade
 the chain-rule step in numbers, e.g. ``n.grad += (1 - tanh² n) · o.grad = 0.5 · 1.0 = 0.5``,
 with the local derivative's formula taken from ``tinygrad_edu.OPS``.
 
+The diagram is laid out and drawn once. A frame is only what changes: which node is current,
+which gradients it fills in, its caption. The page applies those changes to its one SVG with a
+small script, so it grows linearly with the graph; the GIF draws them onto one picture.
+
 Unlabelled nodes get names made from their operation (``mul1``, ``add2``, ``tanh1``; constants
 ``c1``, ``c2``), shown both in the captions and in the diagram.
 """
 
 from __future__ import annotations
 
-import html
 import io
+import json
+import math
 import re
+import shutil
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import graphviz
-
 from tinygrad_edu import OPS, Value, local_derivatives, topological_order
+from tinygrad_edu.formatting import format_number
 
-from .dot import (
-    MISSING_GRAPHVIZ,
-    GraphvizNotFoundError,
-    Look,
-    Styling,
-    format_number,
-    to_digraph,
-)
-from .graph import Edge, Graph, build_graph, kind_of
+from .dot import INK, Styling, cell_colors, number_range, pipe, to_digraph
+from .graph import Graph, build_graph, grad_cells, kind_of, op_id
 from .options import DrawOptions
 
 __all__ = [
     "animate",
     "backward_frames",
+    "final_grads",
     "node_names",
     "Frame",
     "Step",
@@ -86,24 +87,30 @@ class Step:
 
 @dataclass(frozen=True, eq=False)
 class Frame:
-    """One picture of the animation.
+    """One picture of the animation, as what changes from the picture before.
 
-    ``node`` is the Value processed in this frame (None for the forward-pass frame); ``grads``
-    holds the gradient of every Value reached so far; ``steps`` are the chain-rule steps of this
-    frame and ``caption`` their lines of text (a title, then one line per step).
+    ``node`` is the Value processed in this frame (None for the forward-pass frame); ``upstream``
+    its gradient, complete when it is processed; ``steps`` are the chain-rule steps of this frame
+    and ``caption`` their lines of text (a title, then one line per step). ``updates`` are the
+    gradients this frame sets, in order: the seed 1 at the root in the first backward frame,
+    then each step's total.
     """
 
     node: Value | None
-    grads: Mapping[Value, float]
+    upstream: float
     steps: tuple[Step, ...]
     caption: tuple[str, ...]
 
+    @property
+    def updates(self) -> tuple[tuple[Value, float], ...]:
+        """(Value, its gradient after this frame) for every gradient the frame shows anew: the
+        node's own (complete now; for the root, the seed 1) and each step's total."""
+        if self.node is None:
+            return ()
+        return ((self.node, self.upstream), *((s.source, s.total) for s in self.steps))
 
-def node_names(root: Value) -> dict[Value, str]:
-    """A readable name for every Value reachable from ``root``: its label, else one made from its
-    operation (``mul1``, ``tanh1``; ``c1`` for a constant), numbered in topological order and
-    never equal to a label in the graph."""
-    order = topological_order(root)
+
+def _names(order: Sequence[Value]) -> dict[Value, str]:
     taken = {value.label for value in order if value.label}
     counts: dict[str, int] = {}
     names: dict[Value, str] = {}
@@ -121,17 +128,30 @@ def node_names(root: Value) -> dict[Value, str]:
     return names
 
 
+def node_names(root: Value) -> dict[Value, str]:
+    """A readable name for every Value reachable from ``root``: its label, else one made from its
+    operation (``mul1``, ``tanh1``; ``c1`` for a constant), numbered in topological order and
+    never equal to a label in the graph."""
+    return _names(topological_order(root))
+
+
 def backward_frames(root: Value, precision: int = 4) -> list[Frame]:
     """The forward-pass frame, then one frame per node in the order ``backward()`` visits them.
 
     The gradients are those of one ``root.backward()`` from zero, computed with the engine's own
-    ``local_derivatives`` in the engine's own order, so the last frame's ``grads`` equal what
-    ``backward()`` leaves in every ``.grad``, bit for bit. ``precision`` is the number of digits
-    after the point in the captions (trailing zeros dropped). Nothing in the graph is written.
+    ``local_derivatives`` in the engine's own order, so :func:`final_grads` of the frames equals
+    what ``backward()`` leaves in every ``.grad``, bit for bit. ``precision`` is the number of
+    digits after the point in the captions (trailing zeros dropped). Nothing in the graph is
+    written.
     """
-    names = node_names(root)
     order = topological_order(root)
-    frames = [Frame(None, {}, (), _forward_caption(root, names, precision))]
+    return _frames(root, order, _names(order), precision)
+
+
+def _frames(
+    root: Value, order: Sequence[Value], names: Mapping[Value, str], precision: int
+) -> list[Frame]:
+    frames = [Frame(None, 0.0, (), _forward_caption(root, names, precision))]
     grads: dict[Value, float] = {root: 1.0}  # the seed: d root / d root = 1
     for node in reversed(order):
         upstream = grads[node]  # complete: every node that uses it came earlier
@@ -142,31 +162,20 @@ def backward_frames(root: Value, precision: int = 4) -> list[Frame]:
             grads[source] = (0.0 if before is None else before) + contribution
             steps.append(Step(node, source, local, upstream, contribution, before, grads[source]))
         caption = _caption(node, root, upstream, tuple(steps), names, precision)
-        frames.append(Frame(node, dict(grads), tuple(steps), caption))
+        frames.append(Frame(node, upstream, tuple(steps), caption))
     return frames
+
+
+def final_grads(frames: Sequence[Frame]) -> dict[Value, float]:
+    """Every gradient after the last frame: the frames' updates replayed in order."""
+    return {value: grad for frame in frames for value, grad in frame.updates}
 
 
 # --- captions --------------------------------------------------------------------------------
 
 
-def short_number(x: float, precision: int) -> str:
-    """``x`` rounded to ``precision`` digits after the point, trailing zeros dropped but one kept:
-    ``0.5``, ``-1.5``, ``1.0``, ``0.7071``; scientific where rounding would hide it."""
-    if x != x or x in (float("inf"), float("-inf")):
-        return str(x)
-    if x == 0:
-        return "0.0"
-    if abs(x) >= 1e9 or abs(x) < 10.0**-precision:
-        mantissa, exponent = f"{x:.{precision}e}".split("e")
-        return f"{_trim(mantissa)}e{exponent}"
-    return _trim(f"{x:.{precision}f}")
-
-
-def _trim(text: str) -> str:
-    if "." not in text:
-        return text
-    text = text.rstrip("0")
-    return text + "0" if text.endswith(".") else text
+def _short(x: float, precision: int) -> str:
+    return format_number(x, precision, trim=True)
 
 
 def expression(node: Value, names: Mapping[Value, str]) -> str:
@@ -181,8 +190,12 @@ def expression(node: Value, names: Mapping[Value, str]) -> str:
 
 def local_formula(node: Value, index: int, names: Mapping[Value, str]) -> str:
     """d node / d input ``index`` as text, from the formula in ``OPS`` with the inputs' names put
-    in for its variables: ``1 - tanh² n`` for tanh(n), ``w1`` for d(x1 * w1)/d x1."""
-    parts = [part.strip() for part in OPS[node.op].formula.split(", d/d")]
+    in for its variables: ``1 - tanh² n`` for tanh(n), ``w1`` for d(x1 * w1)/d x1. An operation
+    defined without a formula reads ``d node/d input``."""
+    formula = OPS[node.op].formula
+    if not formula:
+        return f"d {names[node]}/d {names[node.inputs[index]]}"
+    parts = [part.strip() for part in formula.split(", d/d")]
     variables = [part.split("=", 1)[0].strip().removeprefix("d/d") for part in parts]
     rule = parts[index].split("=", 1)[1].strip()
     rename = dict(zip(variables, (names[i] for i in node.inputs)))
@@ -193,7 +206,7 @@ def local_formula(node: Value, index: int, names: Mapping[Value, str]) -> str:
 
 def _signed(x: float, precision: int) -> str:
     """A number as the second factor of a product: ``0.5``, ``(-1.5)``."""
-    text = short_number(x, precision)
+    text = _short(x, precision)
     return f"({text})" if text.startswith("-") else text
 
 
@@ -205,7 +218,7 @@ def _factor(text: str) -> str:
 def _forward_caption(root: Value, names: Mapping[Value, str], precision: int) -> tuple[str, ...]:
     return (
         f"Forward pass: every value computed from its inputs, up to "
-        f"{names[root]} = {short_number(root.data, precision)}.",
+        f"{names[root]} = {_short(root.data, precision)}.",
         "No gradients yet: backward() starts at the output.",
     )
 
@@ -222,12 +235,12 @@ def _caption(
     name = names[node]
     if not node.op:
         what = "the output" if node is root else f"a leaf ({kind_of(node)})"
-        number = short_number(grad, precision)
+        number = _short(grad, precision)
         return (f"{name} is {what}: {name}.grad = {number} is complete; nothing to pass on",)
     if node is root:
         title = f"{name} = {expression(node, names)}, the output: seed {name}.grad = 1.0"
     else:
-        number = short_number(grad, precision)
+        number = _short(grad, precision)
         title = (
             f"{name} = {expression(node, names)}: {name}.grad = {number} is complete; pass it on"
         )
@@ -241,78 +254,170 @@ def _step_lines(steps: tuple[Step, ...], names: Mapping[Value, str], precision: 
         formula = _factor(local_formula(step.node, index, names))
         line = (
             f"{source}.grad += {formula} · {node}.grad = "
-            f"{short_number(step.local, precision)} · {_signed(step.upstream, precision)} = "
-            f"{short_number(step.contribution, precision)}"
+            f"{_short(step.local, precision)} · {_signed(step.upstream, precision)} = "
+            f"{_short(step.contribution, precision)}"
         )
         if step.before is not None:  # a Value used more than once
-            line += f"  (so far {source}.grad = {short_number(step.total, precision)})"
+            line += f"  (so far {source}.grad = {_short(step.total, precision)})"
         lines.append(line)
     return lines
 
 
-# --- pictures --------------------------------------------------------------------------------
+# --- one drawing, and what each frame changes in it ------------------------------------------
 
 
-def _named_graph(root: Value, options: DrawOptions, names: Mapping[Value, str]) -> Graph:
-    """The diagram's graph with every node named, so the captions' names can be found in it."""
-    graph = build_graph(root, options)
-    graph.values = [
-        node if node.name else replace(node, name=names[node.value]) for node in graph.values
-    ]
-    return graph
+class _Movie:
+    """The animation of one graph: its diagram, laid out once, and each frame's changes to it.
+
+    A change sets one grad cell (an id of :func:`viz.graph.grad_cells`): its text, fill and ink.
+    ``reach`` says from which frame on each node, operation node and edge is reached by the
+    gradient (before that it is faded); ``current`` lists per frame the ids drawn as current.
+    """
+
+    def __init__(self, root: Value, options: DrawOptions) -> None:
+        order = topological_order(root)
+        self.options = options
+        self.graph = build_graph(root, options, order=order)  # TooManyNodesError, as draw
+        self.names = _names(order)
+        self.graph.values = [
+            node if node.name or node.count > 1 else replace(node, name=self.names[node.value])
+            for node in self.graph.values
+        ]
+        self.frames = _frames(root, order, self.names, options.precision)
+        self.changes, widths = self._changes()
+        self.current, self.reach = self._emphasis()
+        styling = Styling(grad=lambda _: 0.0, grad_width=lambda cell: widths.get(cell, 0))
+        self.digraph = to_digraph(self.graph, options, styling)
+
+    def _changes(self) -> tuple[list[list[list[str]]], dict[str, int]]:
+        cells = grad_cells(self.graph)
+        cell_of = {value: cell for cell, values in cells.items() for value in values}
+        precision = self.options.precision
+        final = final_grads(self.frames)
+        largest = max((abs(g) for g in final.values() if not math.isnan(g)), default=0.0)
+        widths = dict.fromkeys(cells, len(format_number(0.0, precision)))
+        grads: dict[Value, float] = {}
+        changes = []
+        for frame in self.frames:
+            touched: dict[str, None] = {}
+            for value, grad in frame.updates:
+                grads[value] = grad
+                if value in cell_of:
+                    touched[cell_of[value]] = None
+            frame_changes = []
+            for cell in touched:
+                # A folded cell's range is found again from its Values: the work per frame is
+                # the size of the cells that frame touches.
+                shown = [grads.get(value, 0.0) for value in cells[cell]]
+                text = number_range(shown, precision)
+                widths[cell] = max(widths[cell], len(text))
+                fill, ink = cell_colors(shown, largest) if self.options.color else ("#ffffff", INK)
+                frame_changes.append([cell, f"grad {text}", fill, ink])
+            changes.append(frame_changes)
+        return changes, widths
+
+    def _emphasis(self) -> tuple[list[list[str]], dict[str, int]]:
+        graph = self.graph
+        ops = {op.id for op in graph.ops}
+        into: dict[str, list[str]] = {}
+        for k, edge in enumerate(graph.edges):
+            into.setdefault(edge.head, []).append(f"e{k}")
+        reach: dict[str, int] = {}
+        current: list[list[str]] = [[]]
+        for k, frame in enumerate(self.frames[1:], start=1):
+            if frame.node is None:
+                continue
+            unit = graph.drawn_as[frame.node]
+            operation = op_id(unit)
+            ids = [unit, operation] if operation in ops else [unit]
+            current.append([*ids, *into.get(unit, ()), *into.get(operation, ())])
+            for value, _ in frame.updates:
+                reached = graph.drawn_as[value]
+                if reached not in reach:
+                    reach[reached] = k
+                    if op_id(reached) in ops:
+                        reach[op_id(reached)] = k
+        for k, edge in enumerate(graph.edges):
+            head = edge.head if edge.head not in ops else "v" + edge.head[2:]
+            reach[f"e{k}"] = reach.get(head, len(self.frames))
+        return current, reach
+
+    @cached_property
+    def svg(self) -> str:
+        """The diagram as SVG, every grad cell's text and fill given the cell's id."""
+        return _tag_cells(pipe(self.digraph, "svg").decode("utf-8"), self.graph)
+
+    def page(self) -> str:
+        """The self-contained HTML page."""
+        frames = [
+            {"c": changes, "n": current, "t": list(frame.caption)}
+            for frame, changes, current in zip(self.frames, self.changes, self.current)
+        ]
+        data = json.dumps({"frames": frames, "reach": self.reach}, ensure_ascii=False)
+        data = data.replace("<", "\\u003c")  # no "</script>" can end the block early
+        return (
+            _PAGE.replace("{svg}", _inline_svg(self.svg))
+            .replace("{last}", str(len(self.frames) - 1))
+            .replace("{data}", data)
+        )
 
 
-def _styling(frame: Frame, graph: Graph, widths: Mapping[Value, int]) -> Styling:
-    """Emphasis for one frame: the current node outlined, its gradient's edges emphasised, the
-    nodes not reached yet faded (none in the forward frame). Every gradient is padded to
-    ``widths``, its widest text in any frame, so that all frames share one layout."""
-    current = frame.node
-    inside = {box.output: box.members for box in graph.boxes}  # collapse=True: a box per Neuron
-
-    def node(value: Value) -> Look:
-        if current is not None and (value is current or current in inside.get(value, ())):
-            return Look(outline=CURRENT)
-        return Look(faded=current is not None and value not in frame.grads)
-
-    def edge(edge: Edge) -> Look:
-        if current is not None and edge.node is current:
-            return Look(outline=CURRENT)
-        return Look(faded=current is not None and edge.node not in frame.grads)
-
-    return Styling(
-        node=node,
-        edge=edge,
-        grad=lambda value: frame.grads.get(value, 0.0),
-        grad_width=lambda value: widths.get(value, 0),
-    )
+def _cell_ids(graph: Graph) -> dict[str, list[str]]:
+    """The grad cells of each node, in the order the node's label draws them."""
+    by_node: dict[str, list[str]] = {}
+    for cell in grad_cells(graph):
+        by_node.setdefault(cell.rsplit("-", 1)[0], []).append(cell)
+    return by_node
 
 
-def _digraphs(root: Value, options: DrawOptions) -> tuple[list[Frame], list[graphviz.Digraph]]:
-    names = node_names(root)
-    graph = _named_graph(root, options, names)  # raises TooManyNodesError, as draw does
-    frames = backward_frames(root, options.precision)
-    nodes = topological_order(root)
-    widths = {
-        value: max(len(format_number(f.grads.get(value, 0.0), options.precision)) for f in frames)
-        for value in nodes
-    }
-    digraphs = [to_digraph(graph, options, _styling(frame, graph, widths)) for frame in frames]
-    return frames, digraphs
+_NODE = re.compile(r'<g id="([^"]+)" class="node">(.*?)</g>', re.S)
+_GRAD_CELL = re.compile(
+    r'<polygon fill="([^"]*)" stroke="transparent" points="([^"]*)"/>\s*'
+    r'<text text-anchor="start" x="([^"]*)"([^>]*)>grad '
+)
 
 
-def _pipe(digraph: graphviz.Digraph, fmt: str) -> bytes:
-    try:
-        return bytes(digraph.pipe(format=fmt))
-    except graphviz.ExecutableNotFound:
-        raise GraphvizNotFoundError(MISSING_GRAPHVIZ.format(suffix=f".{fmt}")) from None
+def _tag_cells(svg: str, graph: Graph) -> str:
+    """Graphviz's SVG with an id on each grad cell's fill (``<cell>-bg``) and text (``<cell>``),
+    the text centred in its cell so that it stays centred when it changes."""
+    cells = _cell_ids(graph)
+
+    def node(match: re.Match[str]) -> str:
+        ids = iter(cells.get(match[1], ()))
+
+        def cell(found: re.Match[str]) -> str:
+            name = next(ids, None)
+            if name is None:
+                return found[0]
+            xs = [float(point.split(",")[0]) for point in found[2].split()]
+            middle = (min(xs) + max(xs)) / 2
+            return (
+                f'<polygon id="{name}-bg" fill="{found[1]}" stroke="transparent" '
+                f'points="{found[2]}"/>\n'
+                f'<text id="{name}" text-anchor="middle" x="{middle:.2f}"{found[4]}>grad '
+            )
+
+        return f'<g id="{match[1]}" class="node">{_GRAD_CELL.sub(cell, match[2])}</g>'
+
+    return _NODE.sub(node, svg)
+
+
+def _inline_svg(svg: str) -> str:
+    """The SVG as an element of an HTML page: no XML prolog, DOCTYPE or namespace addresses
+    (HTML needs none), no comments, and no <title> elements (their tooltips would only show
+    internal ids)."""
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg)
+    svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
+    return re.sub(r"<title>.*?</title>\n?", "", svg, flags=re.S)
 
 
 def animate(root: Value, path: str | Path, **options: Any) -> Path:
     """Step through ``root``'s backward pass, one node per frame, into the file ``path``.
 
-    ``.html``: one self-contained page (no network) with every frame as inline SVG, play/pause,
-    previous/next, a slider, the arrow keys and the caption. ``.gif``: the same frames rendered
-    by Graphviz and put together by Pillow, each with its caption. Options: those of
+    ``.html``: one self-contained page (no network): the diagram once, as inline SVG, and per
+    frame its changes, with play/pause, previous/next, a slider, the arrow keys and the caption.
+    ``.gif``: the same frames on the same layout, each with its caption. Options: those of
     :func:`viz.draw`. The graph is only read: ``.grad`` fields stay as they were. Raises
     ValueError for another suffix, TooManyNodesError past ``max_nodes``. Returns the path.
     """
@@ -323,45 +428,15 @@ def animate(root: Value, path: str | Path, **options: Any) -> Path:
             f"cannot tell the animation format of {str(path)!r}: "
             f"use one of {', '.join(ANIMATION_FORMATS)}"
         )
-    settings = DrawOptions.from_keywords(options)
-    frames, digraphs = _digraphs(root, settings)
+    movie = _Movie(root, DrawOptions.from_keywords(options))
     if suffix == ".html":
-        names = node_names(root)
-        path.write_text(_page(frames, digraphs, names), encoding="utf-8")
+        path.write_text(movie.page(), encoding="utf-8")
     else:
-        path.write_bytes(_gif(frames, digraphs))
+        path.write_bytes(_gif(movie))
     return path
 
 
 # --- the page --------------------------------------------------------------------------------
-
-
-def _inline_svg(svg: str, prefix: str) -> str:
-    """Graphviz's SVG as an element of an HTML page: no XML prolog, DOCTYPE or namespace URLs
-    (HTML needs none), ids made unique per frame."""
-    svg = svg[svg.index("<svg") :]
-    svg = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg)
-    return re.sub(r'\bid="', f'id="{prefix}', svg)
-
-
-def _page(
-    frames: Sequence[Frame], digraphs: Sequence[graphviz.Digraph], names: Mapping[Value, str]
-) -> str:
-    figures = []
-    for k, (frame, digraph) in enumerate(zip(frames, digraphs)):
-        svg = _inline_svg(_pipe(digraph, "svg").decode("utf-8"), f"f{k}_")
-        node = html.escape(names[frame.node]) if frame.node is not None else ""
-        title, *steps = frame.caption
-        caption = f'<p class="title">{html.escape(title)}</p>' + "".join(
-            f'<p class="step">{html.escape(step)}</p>' for step in steps
-        )
-        figures.append(
-            f'<figure class="frame" data-node="{node}"{"" if k == 0 else " hidden"}>'
-            f'<figcaption class="caption">{caption}</figcaption>'
-            f'<div class="diagram">{svg}</div></figure>'
-        )
-    return _PAGE.replace("{frames}", "\n".join(figures)).replace("{last}", str(len(frames) - 1))
-
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -387,16 +462,21 @@ _PAGE = """<!DOCTYPE html>
   input[type=range] { flex: 1; min-width: 160px; accent-color: var(--accent); }
   #position { color: var(--soft); font-variant-numeric: tabular-nums; min-width: 96px;
               text-align: right; }
-  .frame { margin: 0; }
   .caption { background: #fff; border: 1px solid var(--line); border-left: 4px solid var(--accent);
              border-radius: 10px; margin: 12px 0; padding: 10px 14px; min-height: 72px; }
-  .caption p { margin: 2px 0; }
+  .caption p { margin: 2px 0; white-space: pre-wrap; }
   .caption .title { font-weight: 600; }
   .caption .step { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace;
                    font-size: 14px; }
   .diagram { background: #fff; border: 1px solid var(--line); border-radius: 10px;
              padding: 12px; overflow-x: auto; text-align: center; }
   .diagram svg { max-width: 100%; height: auto; }
+  .diagram .faded { opacity: 0.28; }
+  .diagram g.node.current > polygon[fill="none"], .diagram g.node.current > ellipse,
+  .diagram g.node.current > path { stroke: var(--accent); stroke-width: 3.5px; }
+  .diagram g.edge.current > path, .diagram g.edge.current > polygon {
+    stroke: var(--accent); stroke-width: 2.5px; }
+  .diagram g.edge.current > polygon { fill: var(--accent); }
   .keys { color: var(--soft); font-size: 13px; margin-top: 10px; }
   kbd { border: 1px solid var(--line); border-radius: 4px; padding: 0 5px; background: #fff; }
 </style>
@@ -413,20 +493,61 @@ node that uses it, and passes its gradient on to its inputs by the chain rule.</
   <input id="slider" type="range" min="0" max="{last}" value="0" aria-label="frame">
   <span id="position"></span>
 </div>
-{frames}
+<div class="caption" id="caption" aria-live="polite"></div>
+<div class="diagram">{svg}</div>
 <p class="keys"><kbd>&larr;</kbd> <kbd>&rarr;</kbd> step, <kbd>space</kbd> play / pause</p>
 </main>
+<script type="application/json" id="frames">{data}</script>
 <script>
 (function () {
-  var frames = document.querySelectorAll(".frame");
+  var data = JSON.parse(document.getElementById("frames").textContent);
+  var frames = data.frames;
   var slider = document.getElementById("slider");
   var play = document.getElementById("play");
   var position = document.getElementById("position");
-  var shown = 0, timer = null;
+  var caption = document.getElementById("caption");
+  var cells = {}, reached = [], current = [];
+  frames.forEach(function (frame) {
+    frame.c.forEach(function (change) {
+      var id = change[0];
+      if (cells[id]) { return; }
+      var text = document.getElementById(id), fill = document.getElementById(id + "-bg");
+      cells[id] = { text: text, fill: fill, first: [text.textContent, fill.getAttribute("fill"),
+                                                     text.getAttribute("fill")] };
+    });
+  });
+  Object.keys(data.reach).forEach(function (id) {
+    var element = document.getElementById(id);
+    if (element) { reached.push([element, data.reach[id]]); }
+  });
+  function set(change) {
+    var cell = cells[change[0]];
+    cell.text.textContent = change[1];
+    cell.fill.setAttribute("fill", change[2]);
+    cell.text.setAttribute("fill", change[3]);
+  }
+  var applied = 0, shown = 0, timer = null;
   function show(k) {
     k = Math.max(0, Math.min(frames.length - 1, k));
-    frames[shown].hidden = true;
-    frames[k].hidden = false;
+    if (k < applied) {
+      Object.keys(cells).forEach(function (id) { set([id].concat(cells[id].first)); });
+      applied = 0;
+    }
+    while (applied < k) { applied += 1; frames[applied].c.forEach(set); }
+    reached.forEach(function (pair) { pair[0].classList.toggle("faded", k > 0 && pair[1] > k); });
+    current.forEach(function (element) { element.classList.remove("current"); });
+    current = [];
+    frames[k].n.forEach(function (id) {
+      var element = document.getElementById(id);
+      if (element) { element.classList.add("current"); current.push(element); }
+    });
+    caption.textContent = "";
+    frames[k].t.forEach(function (line, i) {
+      var p = document.createElement("p");
+      p.className = i === 0 ? "title" : "step";
+      p.textContent = line;
+      caption.appendChild(p);
+    });
     shown = k;
     slider.value = k;
     position.textContent = k === 0 ? "forward pass" : "step " + k + " of " + (frames.length - 1);
@@ -445,7 +566,9 @@ node that uses it, and passes its gradient on to its inputs by the chain rule.</
   play.onclick = toggle;
   slider.oninput = function () { stop(); show(Number(slider.value)); };
   document.addEventListener("keydown", function (event) {
-    if (event.target === slider) { return; }
+    var target = event.target;
+    if (target === slider || target.isContentEditable ||
+        /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) { return; }
     if (event.key === "ArrowRight") { stop(); show(shown + 1); event.preventDefault(); }
     else if (event.key === "ArrowLeft") { stop(); show(shown - 1); event.preventDefault(); }
     else if (event.key === " ") { toggle(); event.preventDefault(); }
@@ -462,11 +585,12 @@ node that uses it, and passes its gradient on to its inputs by the chain rule.</
 
 
 GIF_DPI = 96
-"""Resolution of the GIF's diagrams: readable text, a file of a few hundred kB for a neuron."""
+"""Resolution of the GIF's diagram: readable text, a file of a few hundred kB for a neuron."""
 
 GIF_MAX_SIZE = (1600, 1000)
-"""The largest diagram in a GIF, in pixels: a wider graph (an MLP drawn left to right) is scaled
-down by ``dot`` itself, so its text stays sharp and the file stays small enough to share."""
+"""The largest diagram in a GIF, in pixels: a wider graph (an MLP drawn left to right) is drawn
+at a lower resolution by ``dot`` itself, so its text stays sharp and the file small enough to
+share."""
 
 GIF_MILLISECONDS = (2500, 1800, 4000)
 """How long the GIF shows the forward frame, each backward step, and the last frame."""
@@ -474,11 +598,73 @@ GIF_MILLISECONDS = (2500, 1800, 4000)
 _FONT_SIZE = 17
 _MARGIN = 16
 _LINE = 24
+_FADE = 0.72  # how far a node not reached yet is blended into the white background
+
+_NUMBER = r"(-?[\d.]+)"
+_TRANSLATE = re.compile(rf"translate\({_NUMBER} {_NUMBER}\)")
+_VIEWBOX = re.compile(rf'viewBox="{_NUMBER} {_NUMBER} {_NUMBER} {_NUMBER}"')
+_POINTS = re.compile(r'points="([^"]*)"')
+_ELLIPSE = re.compile(rf'<ellipse[^>]* cx="{_NUMBER}" cy="{_NUMBER}" rx="{_NUMBER}" ry="{_NUMBER}"')
+_CELL = re.compile(r'<polygon id="([^"]+)-bg" fill="[^"]*" stroke="transparent" points="([^"]*)"')
+_CELL_TEXT = re.compile(rf'<text id="([^"]+)" text-anchor="middle" x="{_NUMBER}" y="{_NUMBER}"'
+                        rf'[^>]*font-size="{_NUMBER}"')  # fmt: skip
+
+Box = tuple[float, float, float, float]
 
 
-def _font(size: int, *files: str) -> Any:
-    """The first of ``files`` (TrueType, looked up in the system's font folders) that Pillow can
-    load, else Pillow's own scalable font (Pillow >= 10.1)."""
+def _bounds(xs: Sequence[float], ys: Sequence[float]) -> Box:
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Where Graphviz put things, in the SVG's points: each node's bounds (by id), each grad
+    cell's bounds with the baseline and size of its text, and the picture's size."""
+
+    width: float
+    height: float
+    origin: tuple[float, float]  # the translation of the SVG's drawing
+    nodes: dict[str, Box]
+    ellipses: set[str]
+    cells: dict[str, Box]
+    texts: dict[str, tuple[float, float, float]]  # x (centre), baseline, font size
+
+    @classmethod
+    def of(cls, svg: str) -> _Geometry:
+        box = _VIEWBOX.search(svg)
+        moved = _TRANSLATE.search(svg)
+        if box is None or moved is None:
+            raise ValueError("Graphviz's SVG has no viewBox or translation")
+        nodes: dict[str, Box] = {}
+        ellipses = set()
+        for match in _NODE.finditer(svg):
+            xs: list[float] = []
+            ys: list[float] = []
+            for points in _POINTS.findall(match[2]):
+                for point in points.split():
+                    x, y = point.split(",")
+                    xs.append(float(x))
+                    ys.append(float(y))
+            for cx, cy, rx, ry in _ELLIPSE.findall(match[2]):
+                ellipses.add(match[1])
+                xs += [float(cx) - float(rx), float(cx) + float(rx)]
+                ys += [float(cy) - float(ry), float(cy) + float(ry)]
+            if xs:
+                nodes[match[1]] = _bounds(xs, ys)
+        cells = {}
+        for name, points in _CELL.findall(svg):
+            corners = [point.split(",") for point in points.split()]
+            cells[name] = _bounds([float(x) for x, _ in corners], [float(y) for _, y in corners])
+        texts = {
+            name: (float(x), float(y), float(size)) for name, x, y, size in _CELL_TEXT.findall(svg)
+        }
+        origin = (float(moved[1]), float(moved[2]))
+        return cls(float(box[3]), float(box[4]), origin, nodes, ellipses, cells, texts)
+
+
+def _font(size: float, *files: str) -> Any:
+    """The first of ``files`` (a path, or a TrueType name looked up in the system's font
+    folders) that Pillow can load, else Pillow's own scalable font (Pillow >= 10.1)."""
     from PIL import ImageFont
 
     for name in files:
@@ -489,9 +675,20 @@ def _font(size: int, *files: str) -> Any:
     return ImageFont.load_default(size=size)
 
 
-def _gif(frames: Sequence[Frame], digraphs: Sequence[graphviz.Digraph]) -> bytes:
-    """The frames as one looping GIF: each diagram rendered by ``dot`` to PNG, its caption drawn
-    above it by Pillow, all on one canvas size."""
+def _font_file(pattern: str) -> str | None:
+    """The file fontconfig picks for ``pattern`` (the font Graphviz draws with), if any."""
+    if shutil.which("fc-match") is None:
+        return None
+    done = subprocess.run(
+        ["fc-match", "-f", "%{file}", pattern], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() or None
+
+
+def _gif(movie: _Movie) -> bytes:
+    """The frames as one looping GIF: the diagram drawn once by ``dot``, each frame's changes
+    painted onto it by Pillow (cells refilled, nodes not reached faded, the current node
+    outlined), its caption above it."""
     try:
         from PIL import Image, ImageDraw
     except ImportError:
@@ -499,47 +696,123 @@ def _gif(frames: Sequence[Frame], digraphs: Sequence[graphviz.Digraph]) -> bytes
             "writing a .gif needs Pillow: pip install 'tinygrad-edu[gif]' "
             "(or write a self-contained .html page, which needs nothing more)"
         ) from None
-    title_font = _font(_FONT_SIZE, "DejaVuSans-Bold.ttf", "DejaVuSans.ttf")
-    step_font = _font(_FONT_SIZE - 1, "DejaVuSansMono.ttf", "DejaVuSans.ttf")
-    inches = ",".join(f"{pixels / GIF_DPI:.3f}" for pixels in GIF_MAX_SIZE)
-    diagrams = []
-    for digraph in digraphs:
-        digraph = digraph.copy()
-        digraph.attr(dpi=str(GIF_DPI), size=inches)  # scaled down to fit, never up
-        diagrams.append(Image.open(io.BytesIO(_pipe(digraph, "png"))).convert("RGB"))
-    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    caption_width = max(
-        measure.textlength(line, font=title_font if i == 0 else step_font)
-        for frame in frames
-        for i, line in enumerate(frame.caption)
-    )
-    caption_height = _MARGIN + _LINE * max(len(frame.caption) for frame in frames) + _MARGIN
-    width = max(max(d.width for d in diagrams), int(caption_width) + 2 * _MARGIN + 110)
-    height = caption_height + max(d.height for d in diagrams)
-    pictures = []
-    for k, (frame, diagram) in enumerate(zip(frames, diagrams)):
-        canvas = Image.new("RGB", (width, height), "#ffffff")
-        draw = ImageDraw.Draw(canvas)
-        draw.rectangle((0, 0, width, caption_height - 1), fill="#f5f7fa")
-        draw.rectangle((0, 0, 5, caption_height - 1), fill=CURRENT)
-        progress = "forward pass" if k == 0 else f"step {k} of {len(frames) - 1}"
-        draw.text((width - _MARGIN, _MARGIN), progress, font=step_font, fill="#6b7785", anchor="ra")
-        for i, line in enumerate(frame.caption):
-            font, ink = (title_font, "#2f3e4e") if i == 0 else (step_font, "#333333")
-            draw.text((_MARGIN + 6, _MARGIN + i * _LINE), line, font=font, fill=ink)
-        draw.line((0, caption_height - 1, width, caption_height - 1), fill="#dde3ea")
-        canvas.paste(diagram, ((width - diagram.width) // 2, caption_height))
-        pictures.append(canvas.quantize(colors=128, dither=Image.Dither.NONE))
+    where = _Geometry.of(movie.svg)
+    dpi = min(GIF_DPI, GIF_MAX_SIZE[0] * 72 / where.width, GIF_MAX_SIZE[1] * 72 / where.height)
+    digraph = movie.digraph.copy()
+    digraph.attr(dpi=f"{dpi:.4f}")
+    drawn = Image.open(io.BytesIO(pipe(digraph, "png"))).convert("RGB")
+    scale = drawn.width / where.width  # pixels per point
+
+    def pixels(box: Box, grow: float = 0.0) -> tuple[int, int, int, int]:
+        """A box in the picture's pixels, grown by ``grow`` on every side (a negative ``grow``
+        keeps inside it: a cell is refilled without touching its node's frame)."""
+        x0, y0, x1, y1 = box
+        dx, dy = where.origin
+        return (
+            round((x0 + dx) * scale - grow),
+            round((y0 + dy) * scale - grow),
+            round((x1 + dx) * scale + grow),
+            round((y1 + dy) * scale + grow),
+        )
+
+    faded = Image.blend(drawn, Image.new("RGB", drawn.size, "#ffffff"), _FADE)
+    number_font = _font(12 * scale, _font_file("Helvetica") or "", "DejaVuSans.ttf")
+    caption = _Captions(movie.frames)
+    width = max(drawn.width, caption.width)
+    canvas = drawn.copy()
+    paint = ImageDraw.Draw(canvas)
+
+    def restore(source: Any, node: str) -> None:
+        if node in where.nodes:
+            box = pixels(where.nodes[node], 2)
+            canvas.paste(source.crop(box), box[:2])
+
+    reached_at: dict[int, list[str]] = {}
+    for node, k in movie.reach.items():
+        if not node.startswith("e"):
+            reached_at.setdefault(k, []).append(node)
+
+    def pictures() -> Any:
+        for k, frame in enumerate(movie.frames):
+            if k == 1:
+                for node, first in movie.reach.items():
+                    if first > 1 and not node.startswith("e"):
+                        restore(faded, node)
+            for node in reached_at.get(k, ()) if k else ():
+                restore(drawn, node)
+            for cell, text, fill, ink in movie.changes[k]:
+                if cell in where.cells and cell in where.texts:
+                    paint.rectangle(pixels(where.cells[cell], -1), fill=fill)
+                    x, baseline, _ = where.texts[cell]
+                    dx, dy = where.origin
+                    spot = ((x + dx) * scale, (baseline + dy) * scale)
+                    paint.text(spot, text, font=number_font, fill=ink, anchor="ms")
+            picture = Image.new("RGB", (width, caption.height + drawn.height), "#ffffff")
+            picture.paste(canvas, ((width - drawn.width) // 2, caption.height))
+            outline = ImageDraw.Draw(picture)
+            for node in movie.current[k]:
+                if node in where.nodes:
+                    x0, y0, x1, y1 = pixels(where.nodes[node], 3)
+                    left = (width - drawn.width) // 2
+                    box = (x0 + left, y0 + caption.height, x1 + left, y1 + caption.height)
+                    if node in where.ellipses:
+                        outline.ellipse(box, outline=CURRENT, width=3)
+                    else:
+                        outline.rounded_rectangle(box, radius=4, outline=CURRENT, width=3)
+            caption.draw(outline, k, frame, width)
+            yield picture.quantize(colors=128, dither=Image.Dither.NONE)
+
     first, then, last = GIF_MILLISECONDS
-    durations = [first] + [then] * (len(pictures) - 2) + [last]
+    count = len(movie.frames)
+    durations = ([first] + [then] * (count - 2) + [last])[:count]
+    frames = pictures()
     out = io.BytesIO()
-    pictures[0].save(
+    next(frames).save(
         out,
         format="GIF",
         save_all=True,
-        append_images=pictures[1:],
-        duration=durations[: len(pictures)],
+        append_images=frames,
+        duration=durations,
         loop=0,
         optimize=True,
     )
     return out.getvalue()
+
+
+class _Captions:
+    """The band above each GIF frame: the caption's lines (a newline in a label starts a new
+    line) and how far the walk has come."""
+
+    def __init__(self, frames: Sequence[Frame]) -> None:
+        from PIL import Image, ImageDraw
+
+        self.title_font = _font(_FONT_SIZE, "DejaVuSans-Bold.ttf", "DejaVuSans.ttf")
+        self.step_font = _font(_FONT_SIZE - 1, "DejaVuSansMono.ttf", "DejaVuSans.ttf")
+        self.count = len(frames)
+        measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+        widest = max(
+            measure.textlength(line, font=font)
+            for frame in frames
+            for line, font in self.lines(frame)
+        )
+        self.width = int(widest) + 2 * _MARGIN + 110
+        self.height = _MARGIN + _LINE * max(len(self.lines(f)) for f in frames) + _MARGIN
+
+    def lines(self, frame: Frame) -> list[tuple[str, Any]]:
+        """Each line to draw with its font: the title's, then the steps'."""
+        return [
+            (line, self.title_font if i == 0 else self.step_font)
+            for i, text in enumerate(frame.caption)
+            for line in text.split("\n")
+        ]
+
+    def draw(self, draw: Any, k: int, frame: Frame, width: int) -> None:
+        draw.rectangle((0, 0, width, self.height - 1), fill="#f5f7fa")
+        draw.rectangle((0, 0, 5, self.height - 1), fill=CURRENT)
+        progress = "forward pass" if k == 0 else f"step {k} of {self.count - 1}"
+        spot = (width - _MARGIN, _MARGIN)
+        draw.text(spot, progress, font=self.step_font, fill="#6b7785", anchor="ra")
+        for i, (line, font) in enumerate(self.lines(frame)):
+            ink = "#2f3e4e" if font is self.title_font else "#333333"
+            draw.text((_MARGIN + 6, _MARGIN + i * _LINE), line, font=font, fill=ink)
+        draw.line((0, self.height - 1, width, self.height - 1), fill="#dde3ea")

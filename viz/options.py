@@ -41,11 +41,17 @@ class DrawOptions:
     )
     cluster: bool = field(
         default=False,
-        metadata={"help": "group the nodes computed inside each nn Neuron and Layer in a box"},
+        metadata={
+            "help": "group the nodes recorded in each scope (each nn module call, each "
+            "`with scope(...)`) in a labelled cluster, nested as the scopes are"
+        },
     )
     collapse: bool = field(
         default=False,
-        metadata={"help": "draw each nn Neuron as one box summarising its parameters and output"},
+        metadata={
+            "help": "draw each scope (an nn Neuron, a user's scope) as one box, its repeated "
+            "calls folded into it with their count (×100), and fold what repeats alongside"
+        },
     )
     max_nodes: int = field(
         default=500,
