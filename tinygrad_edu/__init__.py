@@ -9,6 +9,7 @@
 """
 
 from . import data, functional, nn, optim
+from .compile import compile
 from .engine import (
     Parameter,
     Scope,
@@ -37,6 +38,7 @@ __all__ = [
     "is_grad_enabled",
     "topological_order",
     "local_derivatives",
+    "compile",
     "numerical_grad",
     "check_grad",
     "GradCheck",

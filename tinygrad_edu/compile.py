@@ -1,0 +1,947 @@
+"""The compiled replay: a function's graph of scalars, traced once and replayed as a numpy program.
+
+The interpreter spends about a microsecond of Python on every node it records and on every node
+it walks back through, and almost none of it is arithmetic. ``compile(fn)`` keeps every node a
+scalar of the same graph and moves only that bookkeeping out of Python::
+
+    fast = tinygrad_edu.compile(loss_fn)
+    for xb, yb in batches:
+        loss = fast(xb, yb)          # the same Value-shaped result as loss_fn(xb, yb)
+        model.zero_grad()
+        loss.backward()              # adds into every parameter's .grad, as the interpreter does
+        opt.step()
+
+How a graph of scalars becomes a few hundred vector operations:
+
+1. **Trace.** The first call runs ``fn`` once in the interpreter, on Values made from the floats
+   of its arguments, and reads the graph it built through the public walk
+   (``topological_order``, ``op``, ``inputs``, ``data``).
+2. **Schedule.** A node's *depth* is the length of the longest path from a leaf to it; every
+   input of a node is shallower than the node. So all nodes of one depth and one operation can be
+   computed at once, by one numpy call on arrays: a network's products ``w * x`` are one call,
+   the first ``+`` of every neuron's sum another. The nodes are numbered group after group, so
+   each group's results fill one contiguous slice of a single float64 array of values.
+3. **Gather.** A group's operands are read from that array with an index array per input
+   (``values[a]``), or with a plain slice where the indices happen to be consecutive.
+4. **Forward.** ``values[group] = op.on_arrays(values[a], values[b])``, group after group.
+5. **Backward.** Groups in reverse: each evaluates its operation's derivative rule, the very
+   rule of ``ops.OPS`` that ``backward()`` evaluates on floats, on the arrays, and multiplies by
+   the group's gradients. Where one node feeds many nodes of a group (a weight, for every sample
+   of the batch), the contributions are summed per node by ``np.add.reduceat`` over the group's
+   input indices, sorted once at compile time; where every node appears once, a fancy-index
+   ``+=`` does.
+
+No Python object stands for a node in the program: a node is an entry of a few arrays (its
+value, its gradient, its position in its group's index arrays), about 30 to 40 bytes.
+
+What is frozen at trace time, as ``torch.jit.trace`` freezes it:
+
+* **Constants made inside fn** (``2 * x``, ``Value(1.0)``, a number a model turns into a leaf)
+  keep the value they had when traced, and so do numbers computed from data during the trace
+  (``max(x.data for x in xs)``).
+* **Python control flow** (``if x.data > 0:``, a loop over a count taken from the data):
+  the replay repeats the branch taken when tracing.
+
+Everything else is read afresh at every call: the floats of the arguments, and the ``data`` of
+every **parameter** (a leaf Value that existed before the call and that ``fn`` reaches, an
+``nn.Parameter`` or any other Value), so an optimiser works unchanged. Integers (and integer
+arrays) in the arguments are **static**: passed to ``fn`` as they are and part of the key of the
+cache, so a class index may decide the graph's structure; a call with a new structure (another
+batch size, other static values) traces again, and each structure keeps its own program.
+``check=True`` runs ``fn`` in the interpreter as well on every call and names the node where the
+two first part.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import chain
+from operator import attrgetter
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .engine import (
+    Value,
+    enable_grad,
+    is_grad_enabled,
+    is_number,
+    local_derivatives_at,
+    scope,
+    topological_order,
+)
+from .ops import OPS
+
+__all__ = ["compile", "Compiled", "CompiledValue", "Program", "Step"]
+
+CACHE_SIZE = 8
+"""How many programs (argument structures) one compiled function keeps, the most recent first."""
+
+RTOL, ATOL = 1e-9, 1e-12
+"""``check=True``: a replayed value agrees with the interpreter's when within these tolerances."""
+
+_data = attrgetter("data")
+_INDEX = np.int32  # node positions: 4 bytes each, so a program holds up to 2**31 - 1 nodes
+
+
+# --- the arguments: floats are traced, integers are static ---------------------------------------
+
+
+def _key(x: object, floats: list[Any], where: str) -> Hashable:
+    """The structure of one argument, as a hashable key; its floats are appended to ``floats``.
+
+    A float (Python or numpy) is an input of the trace; an int, bool or numpy integer is static
+    (its value is part of the key); lists and tuples keep their shape; a float array is an array
+    of inputs, an integer or bool array is static.
+    """
+    if isinstance(x, (float, np.floating)):
+        floats.append(x)
+        return float
+    if is_number(x):
+        return (type(x), x)
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind == "f":
+            floats.append(x)
+            return ("floats", x.shape)
+        if x.dtype.kind in "biu":
+            return ("static", x.dtype.str, x.shape, x.tobytes())
+        raise TypeError(f"{where} is a numpy array of {x.dtype}; {_ARGUMENTS}")
+    if isinstance(x, (list, tuple)):
+        # Fast paths for the usual rows of data (all floats) and of labels (all ints).
+        if all(type(item) is float for item in x):
+            floats.extend(x)
+            return (type(x), float, len(x))
+        if all(type(item) is int for item in x):
+            return (type(x), int, tuple(x))
+        return (type(x), tuple(_key(item, floats, f"{where}[{i}]") for i, item in enumerate(x)))
+    if isinstance(x, Value):
+        raise TypeError(
+            f"{where} is a Value; {_ARGUMENTS}. A Value that fn uses is a parameter: let fn"
+            " reach it (a model's attribute, a variable it closes over) instead of passing it"
+        )
+    raise TypeError(f"{where} is a {type(x).__name__}; {_ARGUMENTS}")
+
+
+_ARGUMENTS = (
+    "a compiled function takes numbers (floats are traced, integers are static), lists and tuples"
+    " of them, and numpy arrays of numbers"
+)
+
+
+def _flat(floats: list[Any]) -> np.ndarray:
+    """The floats of the arguments, in order, as one float64 array (arrays in row-major order)."""
+    parts: list[np.ndarray] = []
+    run: list[float] = []
+    for x in floats:
+        if isinstance(x, np.ndarray):
+            if run:
+                parts.append(np.array(run, dtype=np.float64))
+                run = []
+            parts.append(np.ravel(x))
+        else:
+            run.append(x)
+    if run:
+        parts.append(np.array(run, dtype=np.float64))
+    return np.concatenate(parts).astype(np.float64, copy=False) if parts else np.empty(0)
+
+
+def _traced(x: Any, inputs: list[Value]) -> Any:
+    """``x`` with every float replaced by a new Value (appended to ``inputs``, in the order of
+    :func:`_flat`): a float array becomes an object array of Values of the same shape."""
+    if isinstance(x, (float, np.floating)):
+        inputs.append(Value(x))
+        return inputs[-1]
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        made = [Value(v) for v in np.ravel(x).tolist()]
+        inputs.extend(made)
+        array = np.empty(len(made), dtype=object)
+        array[:] = made
+        return array.reshape(x.shape)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_traced(item, inputs) for item in x)
+    return x  # static: an int, a bool, an integer array
+
+
+# --- the result: a Value, or lists, tuples and object arrays of them ------------------------------
+
+
+def _results(result: object, found: list[Value]) -> Hashable:
+    """The shape of what ``fn`` returned, as a key; its Values are appended to ``found``."""
+    if isinstance(result, Value):
+        found.append(result)
+        return Value
+    if isinstance(result, (list, tuple)):
+        return (type(result), tuple(_results(item, found) for item in result))
+    if isinstance(result, np.ndarray) and result.dtype == object:
+        items = result.ravel().tolist()
+        if all(isinstance(item, Value) for item in items):
+            found.extend(items)
+            return (np.ndarray, result.shape)
+    raise TypeError(
+        "fn must return a Value (the loss, say), or a tuple or list of Values (or a numpy array"
+        f" of them), built from its arguments and parameters; it returned {_describe(result)}"
+    )
+
+
+def _describe(x: object) -> str:
+    if isinstance(x, (list, tuple)):
+        kinds = sorted({type(item).__name__ for item in x})
+        return f"a {type(x).__name__} of {', '.join(kinds) or 'nothing'}"
+    return f"a {type(x).__name__}"
+
+
+def _rebuild(shape: Hashable, values: Iterator[Value]) -> Any:
+    """The structure ``shape`` (from :func:`_results`) filled with ``values``, in order."""
+    if shape is Value:
+        return next(values)
+    kind: Any
+    inner: Any
+    kind, inner = shape  # type: ignore[misc]
+    if kind is np.ndarray:
+        size = math.prod(inner)
+        array = np.empty(size, dtype=object)
+        array[:] = [next(values) for _ in range(size)]
+        return array.reshape(inner)
+    return kind(_rebuild(item, values) for item in inner)
+
+
+# --- the graph, read through the public walk ---------------------------------------------------
+
+
+class _Graph(NamedTuple):
+    """A traced graph as arrays, in topological order (position i is ``nodes[i]``).
+
+    ``op`` codes index ``names`` (code 0, "", is a leaf); ``a`` and ``b`` are the positions of
+    a node's first and second inputs (-1 for none); ``outputs`` the positions of fn's results.
+    """
+
+    nodes: list[Value]
+    names: list[str]
+    op: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    data: np.ndarray
+    outputs: np.ndarray
+
+
+def _read_graph(results: list[Value]) -> _Graph:
+    """Every node that fn's results depend on, as arrays in topological order."""
+    nodes = _reachable(results)
+    n = len(nodes)
+    if n >= np.iinfo(_INDEX).max:
+        raise ValueError(f"a graph of {n:,} nodes is too large to compile")
+    codes: dict[str, int] = {"": 0}
+    op = np.fromiter((codes.setdefault(node.op, len(codes)) for node in nodes), np.int16, n)
+    data = np.fromiter(map(_data, nodes), np.float64, n)
+    # Positions by identity, found with a sorted array of ids rather than a dict: a dict of
+    # millions of nodes would cost about a hundred bytes per node while tracing.
+    ids = np.fromiter(map(id, nodes), np.uintp, n)
+    by_id = np.argsort(ids)
+    inputs = np.fromiter(chain.from_iterable(map(_input_ids, nodes)), np.uintp, 2 * n)
+    found = by_id[np.searchsorted(ids, inputs, sorter=by_id).clip(0, n - 1)]
+    positions = np.where(inputs == 0, -1, found).reshape(n, 2)
+    outputs = by_id[np.searchsorted(ids, np.fromiter(map(id, results), np.uintp), sorter=by_id)]
+    return _Graph(nodes, list(codes), op, positions[:, 0], positions[:, 1], data, outputs)
+
+
+def _input_ids(node: Value) -> tuple[int, int]:
+    inputs = node.inputs
+    return (id(inputs[0]) if inputs else 0, id(inputs[1]) if len(inputs) > 1 else 0)
+
+
+def _reachable(results: list[Value]) -> list[Value]:
+    """The nodes the results depend on, each after its inputs: one walk from a node that joins
+    the results (made here and left out), so that shared subgraphs are walked once."""
+    if len(results) == 1:
+        return topological_order(results[0])
+    with enable_grad():
+        joins = [results[0]]
+        for result in results[1:]:
+            joins.append(joins[-1] + result)
+    made = {id(join) for join in joins[1:]}
+    return [node for node in topological_order(joins[-1]) if id(node) not in made]
+
+
+def _depths(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each node's depth: 0 for a leaf, else 1 + the largest depth of its inputs.
+
+    Level by level (Kahn's algorithm): the nodes of depth d + 1 are those consumers of depth-d
+    nodes whose last input has just been placed. Vectorised per level, so a graph of millions
+    of nodes and a thousand levels takes a few thousand numpy calls, not a Python step per node.
+    """
+    n = len(a)
+    edges_from = np.concatenate([a, b])
+    edges_to = np.concatenate([np.arange(n), np.arange(n)])
+    keep = edges_from >= 0
+    edges_from, edges_to = edges_from[keep], edges_to[keep]
+    by_source = np.argsort(edges_from, kind="stable")
+    consumers = edges_to[by_source]
+    first = np.searchsorted(edges_from[by_source], np.arange(n + 1))  # consumers of i: first[i]:
+    waiting = (a >= 0).astype(np.int8) + (b >= 0)
+    depth = np.zeros(n, np.int32)
+    level = np.flatnonzero(waiting == 0)
+    d = 0
+    while level.size:
+        d += 1
+        lo, counts = first[level], first[level + 1] - first[level]
+        # the ranges lo[i] : lo[i] + counts[i], concatenated
+        edges = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+        reached, times = np.unique(consumers[edges], return_counts=True)
+        waiting[reached] -= times.astype(np.int8)
+        level = reached[waiting[reached] == 0]
+        depth[level] = d
+    return depth
+
+
+# --- the program ---------------------------------------------------------------------------------
+
+
+class Step(NamedTuple):
+    """One vectorised operation of a program: ``size`` nodes of operation ``op`` at ``depth``."""
+
+    depth: int
+    op: str
+    size: int
+
+
+Index = slice | np.ndarray
+"""Positions in the value array: a slice where they are consecutive, else an int32 array."""
+
+
+class _Input(NamedTuple):
+    """One input of a group: where its operand is read, and how its gradient is sent back.
+
+    ``read`` gathers the operand (one position per node of the group). ``needed`` is False when
+    no gradient has to reach these inputs (they are the function's arguments or constants, or
+    depend only on them). To add the contributions: with ``starts`` None every input node
+    appears once, and ``grads[targets] += c`` does; otherwise ``c`` is put in sorted order by
+    ``order`` (None: already sorted) and summed over the segments beginning at ``starts``, one
+    per distinct input node, ``targets`` in the same order.
+    """
+
+    read: Index
+    needed: bool
+    order: np.ndarray | None
+    starts: np.ndarray | None
+    targets: Index
+
+
+class _Group(NamedTuple):
+    """``stop - start`` nodes of one operation at one depth, computed by one call."""
+
+    op: str
+    depth: int
+    start: int
+    stop: int
+    inputs: tuple[_Input, ...]
+    forward: Callable[..., np.ndarray]
+    derivative: Callable[..., tuple[Any, ...]]
+    constant: tuple[float, ...] | None  # the local derivatives, where the rule is a constant
+    needed: bool
+
+
+def _index(positions: np.ndarray) -> Index:
+    """A slice when ``positions`` are consecutive, else the positions as int32."""
+    consecutive = positions.size and positions[-1] - positions[0] == positions.size - 1
+    if consecutive and (positions.size == 1 or bool(np.all(np.diff(positions) == 1))):
+        return slice(int(positions[0]), int(positions[-1]) + 1)
+    return positions.astype(_INDEX)
+
+
+def _positions(index: Index) -> np.ndarray:
+    """The positions an index stands for, as an array."""
+    if isinstance(index, slice):
+        return np.arange(index.start, index.stop)
+    return index
+
+
+def _input(read: np.ndarray, needed: bool) -> _Input:
+    """How a group reads its operand at ``read`` and sends gradients back there."""
+    if not needed:
+        return _Input(_index(read), False, None, None, read[:0])
+    ascending = bool(np.all(read[1:] >= read[:-1]))
+    order = None if ascending else np.argsort(read, kind="stable").astype(_INDEX)
+    in_order = read if order is None else read[order]
+    starts = np.flatnonzero(np.concatenate([[True], in_order[1:] != in_order[:-1]]))
+    if starts.size == read.size:  # every input node once: a plain fancy-index +=
+        return _Input(_index(read), True, None, None, _index(read))
+    return _Input(_index(read), True, order, starts.astype(_INDEX), _index(in_order[starts]))
+
+
+def _forward_on_arrays(name: str) -> Callable[..., np.ndarray]:
+    """The forward of operation ``name`` on arrays: its numpy form, or, for an operation
+    defined with ``define_op``, its float forward applied element by element.
+
+    The numpy form runs with division by zero and invalid operations raising: where one
+    happens the group is computed again element by element with the float forward, which
+    raises exactly the error the interpreter raises (log of a negative number), or returns
+    the IEEE result where the interpreter does too (inf - inf is nan).
+    """
+    operation = OPS[name]
+    on_floats = operation.forward
+    on_arrays = operation.on_arrays
+    if on_arrays is None:
+        return lambda *xs: _elementwise(on_floats, xs)
+
+    def forward(*xs: np.ndarray) -> np.ndarray:
+        try:
+            return on_arrays(*xs)
+        except FloatingPointError:
+            return _elementwise(on_floats, xs)
+
+    return forward
+
+
+def _elementwise(on_floats: Callable[..., float], xs: Sequence[np.ndarray]) -> np.ndarray:
+    size = len(xs[0])
+    return np.fromiter(map(on_floats, *(x.tolist() for x in xs)), np.float64, size)
+
+
+def _derivative_on_arrays(name: str) -> Callable[..., tuple[Any, ...]]:
+    """The local derivative rule of ``name`` evaluated on arrays: a tuple with one entry per
+    input, each an array or a plain number (a constant rule such as +'s 1.0).
+
+    Every rule of the table runs on arrays. A rule of one's own that was written for floats
+    (``math.cos(x)``, ``1.0 if x > 0 else 0.0``) fails on them; it is then evaluated one node
+    at a time by ``local_derivatives_at``, exactly as ``backward()`` evaluates it.
+    """
+    rule = OPS[name].derivative
+    arity = OPS[name].arity
+
+    def derivative(*xs: np.ndarray) -> tuple[Any, ...]:
+        try:
+            local = rule(*xs)
+        except Exception:  # any failure means: not written for arrays
+            rows = [local_derivatives_at(name, *row) for row in zip(*(x.tolist() for x in xs))]
+            return tuple(np.array(rows, dtype=np.float64).reshape(len(rows), arity).T)
+        return (local,) if arity == 1 else tuple(local)
+
+    return derivative
+
+
+def _constant(derivative: Callable[..., tuple[Any, ...]], arity: int) -> tuple[float, ...] | None:
+    """The local derivatives of a rule that gives plain numbers on arrays (+ gives 1.0 and
+    1.0, whatever x and y are): then backward needs no operands. None for any other rule."""
+    try:
+        with np.errstate(all="ignore"):
+            local = derivative(*[np.ones(1)] * (arity + 1))
+    except Exception:  # a rule that cannot run here is not a constant
+        return None
+    if any(isinstance(d, np.ndarray) or not is_number(d) for d in local):
+        return None
+    return tuple(float(d) for d in local)
+
+
+def _contribution(d: Any, g: np.ndarray) -> np.ndarray | None:
+    """d * g, what a group passes to one of its inputs; None when nothing is passed.
+
+    A local derivative of exactly 0 passes nothing on, whatever g is (0 * inf would be nan):
+    the convention of ``backward()``. Only an infinite or nan g can tell the difference.
+    """
+    if not isinstance(d, np.ndarray):
+        d = float(d)
+        if d == 0.0:
+            return None
+        return g if d == 1.0 else d * g
+    c: np.ndarray = np.multiply(d, g)
+    if not math.isfinite(float(np.add.reduce(g))):
+        c = np.where(d == 0, 0.0, c)
+    return c
+
+
+def _scatter(grads: np.ndarray, into: _Input, c: np.ndarray) -> None:
+    """grads[input] += c for every node of the group, summing where an input node repeats."""
+    if into.starts is None:
+        grads[into.targets] += c
+    else:
+        sorted_c = c if into.order is None else c[into.order]
+        grads[into.targets] += np.add.reduceat(sorted_c, into.starts)
+
+
+class _Layout(NamedTuple):
+    """What ``check=True`` compares a new interpreter run against: the traced graph's shape."""
+
+    names: list[str]
+    op: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    position: np.ndarray  # the traced node i is values[position[i]]
+    parameters: list[int]  # where the parameters are in topological order
+    shape: Hashable
+
+
+class Program:
+    """One traced graph, compiled: a list of vectorised steps over a value and a gradient array.
+
+    Read-only figures: ``nodes``, ``parameters`` (the parameter Values, in the order of the
+    value array), ``inputs`` (how many floats the arguments hold), ``constants``, ``schedule``
+    (the :class:`Step` of every group, in order), ``nbytes`` (the memory of its arrays),
+    ``seconds_to_trace`` and ``seconds_to_compile``.
+    """
+
+    def __init__(self, graph: _Graph, run: _Run, keep: bool) -> None:
+        inputs, made_here, shape = run.inputs, run.made_here, run.shape
+        n = len(graph.nodes)
+        leaves = np.flatnonzero(graph.op == 0)
+        input_index = {id(v): k for k, v in enumerate(inputs)}
+        parameters, constants, input_positions = [], [], np.full(len(inputs), -1, np.int64)
+        for position in leaves.tolist():
+            node = graph.nodes[position]
+            k = input_index.get(id(node))
+            if k is not None:
+                input_positions[k] = position
+            elif _recorded_in(node, made_here):
+                constants.append(position)
+            else:
+                parameters.append(position)
+        self.parameters: list[Value] = [graph.nodes[p] for p in parameters]
+        self.inputs = len(inputs)
+        self.constants = len(constants)
+        self.nodes = n
+        self.shape = shape
+        n_parameters = len(parameters)
+
+        # Leaves first (parameters, inputs, constants), then the groups, each contiguous.
+        position = np.empty(n, np.int64)
+        unused_inputs = input_positions < 0  # an argument fn never used is not in the graph
+        leaf_order = np.concatenate(
+            [parameters, input_positions[~unused_inputs], constants]
+        ).astype(np.int64)
+        position[leaf_order] = np.arange(len(leaf_order))
+        self._input_slots = np.flatnonzero(~unused_inputs)
+        n_leaves = len(leaf_order)
+        values = np.zeros(n, np.float64)
+        values[n_parameters + self._input_slots.size : n_leaves] = graph.data[constants]
+
+        depth = _depths(graph.a, graph.b)
+        operations = np.flatnonzero(graph.op != 0)
+        key = depth[operations].astype(np.int64) * len(graph.names) + graph.op[operations]
+        by_key = np.argsort(key, kind="stable")
+        members_all, key = operations[by_key], key[by_key]
+        bounds = np.concatenate([[0], np.flatnonzero(key[1:] != key[:-1]) + 1, [key.size]])
+        requires = np.zeros(n, bool)
+        requires[:n_parameters] = True
+        groups: list[_Group] = []
+        derivatives = {name: _derivative_on_arrays(name) for name in set(graph.names[1:])}
+        cursor = n_leaves
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            members = members_all[lo:hi]
+            name = graph.names[int(graph.op[members[0]])]
+            reads = [position[graph.a[members]]]
+            if OPS[name].arity == 2:
+                reads.append(position[graph.b[members]])
+            # Within a group the order is free: sorted by the first input's position, so that a
+            # weight read by every sample of a batch gets its contributions in one segment, and
+            # a chain (a neuron's running sum) reads the group before it as one slice.
+            by_input = np.lexsort(reads[::-1])
+            reads = [r[by_input] for r in reads]
+            start, stop = cursor, cursor + members.size
+            position[members[by_input]] = np.arange(start, stop)
+            needed = [bool(requires[r].any()) for r in reads]
+            requires[start:stop] = np.logical_or.reduce([requires[r] for r in reads])
+            groups.append(
+                _Group(
+                    name,
+                    int(depth[members[0]]),
+                    start,
+                    stop,
+                    tuple(_input(r, need) for r, need in zip(reads, needed)),
+                    _forward_on_arrays(name),
+                    derivatives[name],
+                    _constant(derivatives[name], len(reads)),
+                    any(needed),
+                )
+            )
+            cursor = stop
+        self._groups = groups
+        self._values = values
+        self._grads = np.zeros(n, np.float64)
+        self._outputs = position[graph.outputs]
+        self._reach: dict[int, np.ndarray] = {}
+        self.calls = 0
+        self._layout = (
+            _Layout(graph.names, graph.op, graph.a, graph.b, position, parameters, shape)
+            if keep
+            else None
+        )
+        self.seconds_to_trace = 0.0
+        self.seconds_to_compile = 0.0
+
+    # --- what it is --------------------------------------------------------------------------
+
+    @property
+    def schedule(self) -> list[Step]:
+        """The program's vectorised operations in the order they run (forward)."""
+        return [Step(g.depth, g.op, g.stop - g.start) for g in self._groups]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the program's arrays: values, gradients, index arrays and the rest."""
+        arrays: list[Any] = [self._values, self._grads, self._outputs, self._input_slots]
+        for group in self._groups:
+            for each in group.inputs:
+                arrays += [each.read, each.order, each.starts, each.targets]
+        arrays += list(self._reach.values())
+        if self._layout is not None:
+            arrays += [self._layout.op, self._layout.a, self._layout.b, self._layout.position]
+        return sum(x.nbytes for x in arrays if isinstance(x, np.ndarray))
+
+    def __repr__(self) -> str:
+        return (
+            f"<Program: {self.nodes:,} nodes in {len(self._groups):,} vectorised steps;"
+            f" {len(self.parameters):,} parameters, {self.inputs:,} inputs,"
+            f" {self.constants:,} constants; {self.nbytes / max(self.nodes, 1):.1f} bytes per node>"
+        )
+
+    # --- running it ----------------------------------------------------------------------------
+
+    def forward(self, inputs: np.ndarray) -> np.ndarray:
+        """Every node's value from the parameters' current data and the arguments' floats
+        (``inputs``, in the order of the trace); returns the results' values."""
+        values = self._values
+        n_parameters = len(self.parameters)
+        values[:n_parameters] = np.fromiter(map(_data, self.parameters), np.float64, n_parameters)
+        values[n_parameters : n_parameters + self._input_slots.size] = inputs[self._input_slots]
+        self.calls += 1
+        # Division by zero and invalid operations raise (the group is then redone element by
+        # element, to raise what the interpreter raises); overflow is inf, as in the interpreter.
+        with np.errstate(divide="raise", invalid="raise", over="ignore", under="ignore"):
+            for group in self._groups:
+                operands = [values[each.read] for each in group.inputs]
+                values[group.start : group.stop] = group.forward(*operands)
+        results: np.ndarray = values[self._outputs]
+        return results
+
+    def backward(self, output: int, call: int) -> None:
+        """Add d(result ``output``)/d(parameter) into every parameter's ``.grad``: the chain rule
+        group by group in reverse, on the values of forward call number ``call``."""
+        if call != self.calls:
+            raise RuntimeError(
+                "backward() on a result of an earlier call of a compiled function: a later call"
+                " with arguments of the same structure has replaced its forward values. Call"
+                " backward() on a result before calling the compiled function again"
+            )
+        values, grads = self._values, self._grads
+        grads.fill(0.0)
+        seed = int(self._outputs[output])
+        grads[seed] = 1.0
+        reach = self._reached_from(seed)
+        with np.errstate(all="ignore"):  # inf and nan as IEEE 754 says, as backward() gives
+            for group in reversed(self._groups):
+                if not group.needed:
+                    continue
+                g = grads[group.start : group.stop]
+                reached = None if reach is None else reach[group.start : group.stop]
+                if reached is not None and not reached.any():
+                    continue
+                local = group.constant
+                if local is None:
+                    operands = [values[each.read] for each in group.inputs]
+                    local = group.derivative(*operands, values[group.start : group.stop])
+                for each, d in zip(group.inputs, local):
+                    if not each.needed:
+                        continue
+                    c = _contribution(d, g)
+                    if c is None:
+                        continue
+                    if reached is not None:  # nodes this result does not reach pass nothing
+                        c = np.where(reached, c, 0.0)
+                    _scatter(grads, each, c)
+        for parameter, g in zip(self.parameters, grads[: len(self.parameters)].tolist()):
+            parameter.grad += g
+
+    def _reached_from(self, seed: int) -> np.ndarray | None:
+        """Which nodes the result at ``seed`` depends on (None: all of them, as with one result,
+        where every node of the program is one the result depends on)."""
+        if len(set(self._outputs.tolist())) == 1:
+            return None
+        if seed not in self._reach:
+            reach = np.zeros(self.nodes, bool)
+            reach[seed] = True
+            for group in reversed(self._groups):
+                reached = reach[group.start : group.stop]
+                if reached.any():
+                    for each in group.inputs:
+                        reach[_positions(each.read)[reached]] = True
+            self._reach[seed] = reach
+        return self._reach[seed]
+
+    # --- check=True ------------------------------------------------------------------------------
+
+    def verify(self, run: _Run, results: np.ndarray) -> None:
+        """Raise RuntimeError unless ``run`` (fn run again by the interpreter) gave the replay's
+        ``results`` (to :data:`RTOL`, :data:`ATOL`) from the same parameters; the message names
+        the first node, in topological order, where the interpreter's graph and the traced one
+        part.
+
+        The results are what is compared, not every node: a path taken by comparing numbers
+        (``cross_entropy`` subtracts the largest score, chosen at trace time) may change while
+        the results stay equal in exact arithmetic, and that is no error.
+        """
+        layout = self._layout
+        assert layout is not None, "compiled without check=True"
+        if run.shape != layout.shape:
+            raise RuntimeError(
+                f"{_FROZEN}: fn returned a result of another structure than when it was traced"
+            )
+        graph = _read_graph(run.results)
+        same_size = graph.op.size == layout.op.size
+        others = same_size and any(
+            graph.nodes[i] is not p for i, p in zip(layout.parameters, self.parameters)
+        )
+        if not others and _close(results, graph.data[graph.outputs]):
+            return
+        replayed = self._values[layout.position] if same_size else None
+        difference = _first_difference(layout, graph, replayed, run, self.parameters)
+        raise RuntimeError(f"{_FROZEN}: {difference}")
+
+
+_FROZEN = (
+    "check=True: the replay departs from the interpreter (constants made inside fn and Python"
+    " control flow are frozen at trace time)"
+)
+
+
+def _recorded_in(node: Value, made_here: object) -> bool:
+    """Whether ``node`` was recorded inside the scope ``made_here`` (by identity, any depth)."""
+    entry = node.scope
+    while entry:
+        if entry is made_here:
+            return True
+        entry = entry.parent  # type: ignore[assignment]
+    return False
+
+
+def _close(replayed: np.ndarray, interpreted: np.ndarray) -> bool:
+    return bool(np.all(np.isclose(replayed, interpreted, rtol=RTOL, atol=ATOL, equal_nan=True)))
+
+
+def _first_difference(
+    layout: _Layout,
+    graph: _Graph,
+    replayed: np.ndarray | None,
+    run: _Run,
+    parameters: list[Value],
+) -> str:
+    """Where the interpreter's graph first differs from the traced one, in topological order:
+    a node's operation or inputs, then a parameter, then a value."""
+    n, traced_n = graph.op.size, layout.op.size
+    common = min(n, traced_n)
+    ops_now = np.array(graph.names, dtype=object)[graph.op[:common]]
+    ops_then = np.array(layout.names, dtype=object)[layout.op[:common]]
+    differs = (ops_now != ops_then) | (graph.a[:common] != layout.a[:common])
+    differs |= graph.b[:common] != layout.b[:common]
+    if differs.any():
+        i = int(np.argmax(differs))
+        then = _formula(ops_then[i], layout.a[i], layout.b[i])
+        now = _formula(ops_now[i], graph.a[i], graph.b[i])
+        return (
+            f"the graph fn builds has changed since it was traced: {_name(graph.nodes[i], i, n)}"
+            f" was {then} when traced and is now {now}"
+        )
+    if n != traced_n:
+        return f"fn now builds {n:,} nodes; it built {traced_n:,} when traced"
+    assert replayed is not None
+    for i, parameter in zip(layout.parameters, parameters):
+        if graph.nodes[i] is not parameter:
+            return (
+                f"{_name(graph.nodes[i], i, n)} is another Value than the parameter it was when"
+                f" traced ({parameter!r})"
+            )
+    close = np.isclose(replayed, graph.data, rtol=RTOL, atol=ATOL, equal_nan=True)
+    i = int(np.argmin(close))
+    node = graph.nodes[i]
+    constant = not node.op and _recorded_in(node, run.made_here)
+    what = "a constant made inside fn, " if constant else ""
+    return (
+        f"{_name(node, i, n)}, {what}is {float(graph.data[i])!r} in the interpreter and"
+        f" {float(replayed[i])!r} in the replay"
+    )
+
+
+def _formula(op: str, a: int, b: int) -> str:
+    """A node as its operation of its inputs: "relu(node 2)", "*(node 2, node 3)", "a leaf"."""
+    inputs = [f"node {int(x)}" for x in (a, b) if x >= 0]
+    return f"{op}({', '.join(inputs)})" if op else "a leaf"
+
+
+def _name(node: Value, i: int, n: int) -> str:
+    """How a message names a node: its place in topological order, its scope and its label."""
+    about = [f"scope '{node.scope}'"] if node.scope else []
+    about += [f"label {node.label!r}"] if node.label else []
+    return f"node {i} of {n:,}" + (f" ({', '.join(about)})" if about else "")
+
+
+# --- the compiled function ---------------------------------------------------------------------
+
+
+class CompiledValue(Value):
+    """A result of a compiled function: a Value holding the result's ``data`` whose
+    ``backward()`` runs the compiled chain rule, adding d(result)/d(parameter) into every
+    parameter's ``.grad`` as ``backward()`` on the interpreted graph would.
+
+    It is a leaf as far as other Values go: build the whole loss inside the compiled function,
+    since a graph built on top of a result stops there.
+    """
+
+    __slots__ = ("_program", "_output", "_call")
+
+    _program: Program
+    _output: int
+    _call: int
+
+    def backward(self) -> None:
+        """The compiled backward pass from this result (see the class docstring)."""
+        self._program.backward(self._output, self._call)
+        self.grad += 1.0
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copied or pickled, a result is a plain leaf Value with its data and grad."""
+        return (_leaf, (self.data, self.grad, self.label))
+
+
+def _leaf(data: float, grad: float, label: str) -> Value:
+    leaf = Value(data, label)
+    leaf.grad = grad
+    return leaf
+
+
+class Compiled:
+    """``fn`` compiled (see :func:`compile`): call it as you would call ``fn``."""
+
+    def __init__(self, fn: Callable[..., Any], check: bool) -> None:
+        self.fn = fn
+        self.check = check
+        self._name = _scope_name(fn)
+        self._programs: OrderedDict[Hashable, Program] = OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"compile({self._name}{', check=True' if self.check else ''})"
+
+    def __call__(self, *args: Any) -> Any:
+        """fn(*args), replayed: the same structure of Values, holding the results' data."""
+        floats: list[Any] = []
+        key = tuple(_key(arg, floats, f"args[{i}]") for i, arg in enumerate(args))
+        inputs = _flat(floats)
+        program = self._programs.get(key)
+        run = None
+        if program is None:
+            program, run = self._trace(args)
+            self._remember(key, program)
+        else:
+            self._programs.move_to_end(key)
+            if self.check:
+                run = self._run(args)
+        results = program.forward(inputs)
+        if run is not None:  # check=True: the interpreter's run, compared, then freed
+            program.verify(run, results)
+            del run
+        return self._results(program, results.tolist())
+
+    def program(self, *args: Any) -> Program:
+        """The compiled program that a call with these arguments runs (tracing fn if needed)."""
+        key = tuple(_key(arg, [], f"args[{i}]") for i, arg in enumerate(args))
+        if key not in self._programs:
+            self._remember(key, self._trace(args)[0])
+        return self._programs[key]
+
+    def _remember(self, key: Hashable, program: Program) -> None:
+        self._programs[key] = program
+        while len(self._programs) > CACHE_SIZE:
+            self._programs.popitem(last=False)
+
+    def _run(self, args: tuple[Any, ...]) -> _Run:
+        """fn run by the interpreter on Values made from the floats of ``args``, recording
+        (also inside no_grad) in a scope of its own."""
+        inputs: list[Value] = []
+        with enable_grad(), scope(self._name) as made_here:
+            result = self.fn(*(_traced(arg, inputs) for arg in args))
+        found: list[Value] = []
+        shape = _results(result, found)
+        return _Run(found, shape, inputs, made_here)
+
+    def _trace(self, args: tuple[Any, ...]) -> tuple[Program, _Run | None]:
+        """Trace fn and compile its graph; the run is kept only for check=True."""
+        with _collector_paused():
+            started = time.perf_counter()
+            run = self._run(args)
+            traced = time.perf_counter()
+            program = Program(_read_graph(run.results), run, keep=self.check)
+            program.seconds_to_trace = traced - started
+            program.seconds_to_compile = time.perf_counter() - traced
+        return program, run if self.check else None
+
+    def _results(self, program: Program, data: list[float]) -> Any:
+        if not is_grad_enabled():
+            made = [Value(x) for x in data]  # under no_grad: leaves, as the interpreter gives
+        else:
+            made = []
+            for k, x in enumerate(data):
+                result = CompiledValue(x)
+                result._program, result._output, result._call = program, k, program.calls
+                made.append(result)
+        return _rebuild(program.shape, iter(made))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused: while a trace builds millions of nodes, it would
+    scan the growing graph again and again (a graph has no reference cycles to collect)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class _Run(NamedTuple):
+    """One run of fn by the interpreter: its results and their shape, the Values made for the
+    floats of the arguments, and the scope it was recorded in (the leaves recorded inside it are
+    constants made by fn)."""
+
+    results: list[Value]
+    shape: Hashable
+    inputs: list[Value]
+    made_here: object
+
+
+def _scope_name(fn: Callable[..., Any]) -> str:
+    """The name of the scope fn is traced in: its own name, if it makes one."""
+    name = getattr(fn, "__name__", type(fn).__name__)
+    return name if isinstance(name, str) and name and "/" not in name else "compiled"
+
+
+def compile(fn: Callable[..., Any], *, check: bool = False) -> Compiled:
+    """``fn`` compiled to a numpy program: ``fast = compile(fn)``, then ``fast(*args)``.
+
+    ``fn(*args)`` builds and returns a Value (a loss), or a tuple, list or numpy array of
+    Values. ``fast(*args)`` returns the same structure, each a Value holding the result's
+    ``data`` whose ``backward()`` adds d(result)/d(parameter) into every parameter's ``.grad``,
+    as ``backward()`` on the interpreted graph would (to about 1e-15 relative; ``+ - * /`` and
+    the piecewise-linear operations give bit-identical values). Under ``no_grad`` the results
+    are plain leaves: forward only.
+
+    ``args`` are numbers, lists or tuples of them, and numpy arrays of numbers. Every float is
+    an input: ``fn`` receives it as a Value, in the same container (a float array becomes an
+    object array of Values). Integers and integer arrays are static: ``fn`` receives them as
+    they are, and a call with other static values, or another structure, traces ``fn`` again
+    (each structure keeps its program; the last :data:`CACHE_SIZE` are kept).
+
+    A leaf Value that existed before the call and that ``fn`` reaches is a parameter: its
+    ``data`` is read at every call. Constants made inside ``fn`` and Python control flow are
+    frozen at trace time. ``check=True`` runs ``fn`` in the interpreter too, on every call, and
+    raises RuntimeError naming the first node where the graphs part if the results differ (by
+    more than :data:`RTOL` relative, :data:`ATOL` absolute).
+    """
+    if not callable(fn):
+        raise TypeError(f"compile(fn): fn is a function that returns a Value, not {_describe(fn)}")
+    if not isinstance(check, bool):
+        raise TypeError(f"check is True or False, not {check!r}")
+    return Compiled(fn, check)
