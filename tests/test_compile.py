@@ -630,9 +630,14 @@ def test_a_program_holds_at_most_64_bytes_per_node_and_few_vectorised_steps() ->
     assert repr(program).startswith(f"<Program: {program.nodes:,} nodes in ")
 
 
-def test_the_cache_keeps_the_most_recent_programs() -> None:
-    fast = tinygrad_edu.compile(lambda xs: sum(xs, Value(0.0)))
-    first = fast.program([1.0])
-    for n in range(2, CACHE_SIZE + 2):
-        fast([1.0] * n)
-    assert fast.program([1.0]) is not first  # evicted, traced again
+def test_the_cache_keeps_the_most_recent_programs_and_says_when_fn_traces_too_often() -> None:
+    fast = tinygrad_edu.compile(lambda xs, label: sum(xs, Value(float(label))))
+    first = fast.program([1.0], 0)
+    for label in range(1, CACHE_SIZE):
+        fast([1.0], label)
+    assert fast.traces == CACHE_SIZE
+    with pytest.warns(RuntimeWarning, match=r"traced fn for 9 structures .* one-hot floats"):
+        fast([1.0], CACHE_SIZE)
+    assert fast.program([2.0], 1) is not None
+    assert fast.program([1.0], 0) is not first  # the oldest was dropped: traced again
+    assert fast.traces == CACHE_SIZE + 2

@@ -57,6 +57,7 @@ from __future__ import annotations
 import gc
 import math
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
@@ -801,8 +802,15 @@ class CompiledValue(Value):
         self.grad += 1.0
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Copied or pickled, a result is a plain leaf Value with its data and grad."""
+        """Pickled, a result is a plain leaf Value with its data and grad (the program stays)."""
         return (_leaf, (self.data, self.grad, self.label))
+
+    def __copy__(self) -> Value:
+        """Copied, a result is a plain leaf Value with its data and grad."""
+        return _leaf(self.data, self.grad, self.label)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        return _leaf(self.data, self.grad, self.label)
 
 
 def _leaf(data: float, grad: float, label: str) -> Value:
@@ -812,13 +820,22 @@ def _leaf(data: float, grad: float, label: str) -> Value:
 
 
 class Compiled:
-    """``fn`` compiled (see :func:`compile`): call it as you would call ``fn``."""
+    """``fn`` compiled (see :func:`compile`): call it as you would call ``fn``, with positional
+    arguments.
+
+    ``traces`` counts the times ``fn`` was traced (once per structure of the arguments);
+    ``program(*args)`` is the :class:`Program` a call with ``args`` runs. Past
+    :data:`CACHE_SIZE` structures a RuntimeWarning says so, once: a compiled function that
+    traces at every call (labels passed as integers, say) is slower than the interpreter.
+    """
 
     def __init__(self, fn: Callable[..., Any], check: bool) -> None:
         self.fn = fn
         self.check = check
         self._name = _scope_name(fn)
         self._programs: OrderedDict[Hashable, Program] = OrderedDict()
+        self.traces = 0
+        self._warned = False
 
     def __repr__(self) -> str:
         return f"compile({self._name}{', check=True' if self.check else ''})"
@@ -852,8 +869,19 @@ class Compiled:
 
     def _remember(self, key: Hashable, program: Program) -> None:
         self._programs[key] = program
+        self.traces += 1
         while len(self._programs) > CACHE_SIZE:
             self._programs.popitem(last=False)
+            if not self._warned:
+                self._warned = True
+                warnings.warn(
+                    f"compile({self._name}) has traced fn for {self.traces} structures of its"
+                    f" arguments and keeps the last {CACHE_SIZE}: integers and integer arrays are"
+                    " static, so every new value traces again (pass labels as one-hot floats so"
+                    " that one program serves every batch)",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
 
     def _run(self, args: tuple[Any, ...]) -> _Run:
         """fn run by the interpreter on Values made from the floats of ``args``, recording
