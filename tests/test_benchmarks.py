@@ -62,3 +62,18 @@ def test_scaling_reports_every_size_and_shape(load: object) -> None:
     for shape in ("chain", "wide_sum"):
         assert len(rows[shape]) == 3  # two sizes and the ratio
         assert all(float(cell) > 0 for cell in rows[shape])
+
+
+def test_compiled_reports_every_step_with_the_interpreters_losses(load: object) -> None:
+    report = load("compiled").main(  # type: ignore[operator]
+        ["--quick", "--steps", "3", "--batch-steps", "2", "--compiled-steps", "3"]
+    )
+    rows = table_rows(report)
+    assert rows["micrograd"][1] == "1x"
+    for engine in ("interpreter", "compiled"):
+        assert float(rows[engine][2]) < 1e-9  # max relative loss difference from micrograd's
+    for step in ("micrograd's demo", "digits-shaped", "MNIST-shaped"):
+        nodes, groups, bytes_per_node, *_, difference = rows[step]
+        assert int(groups.replace(",", "")) < int(nodes.replace(",", ""))
+        assert float(bytes_per_node) <= 64
+        assert float(difference) < 1e-9  # compiled against the interpreter
