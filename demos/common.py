@@ -24,8 +24,11 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
+import tinygrad_edu
 import viz
-from tinygrad_edu import Value, no_grad
+from tinygrad_edu import Value, nn, no_grad, optim
+from tinygrad_edu.data import one_hot
+from tinygrad_edu.functional import log_softmax
 
 from . import DEMOS
 
@@ -34,6 +37,9 @@ __all__ = [
     "progress",
     "contours",
     "decision_regions",
+    "Classifier",
+    "Score",
+    "Curves",
     "run_demo",
     "summary_table",
     "main",
@@ -97,6 +103,10 @@ class Report:
         """The backward pass of ``root`` step by step with ``viz.animate`` (.html or .gif)."""
         return self._wrote(viz.animate(root, self.path(filename), **options))
 
+    def wrote(self, path: Path) -> Path:
+        """Record a file the demo wrote itself (a page made by ``viz.explore``, say)."""
+        return self._wrote(path)
+
     def _wrote(self, path: Path) -> Path:
         self.files.append(path)
         return path
@@ -156,6 +166,136 @@ def decision_regions(
     ax.set_ylabel("x1")
     ax.set_aspect("equal")
     ax.grid(False)
+
+
+# --- training a classifier on real data, compiled -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Score:
+    """How a model does on a data set: its mean cross-entropy, its accuracy (a fraction) and
+    the class it predicts for each sample."""
+
+    loss: float
+    accuracy: float
+    predicted: np.ndarray
+
+
+@dataclass
+class Curves:
+    """Each data set's mean loss and accuracy, recorded at every evaluation (once an epoch)."""
+
+    loss: dict[str, list[float]] = field(default_factory=dict)
+    accuracy: dict[str, list[float]] = field(default_factory=dict)
+
+    def record(self, name: str, score: Score) -> None:
+        """Append ``score`` to the curves of the set ``name``."""
+        self.loss.setdefault(name, []).append(score.loss)
+        self.accuracy.setdefault(name, []).append(score.accuracy)
+
+
+def _cross_entropies(logits: Sequence[Sequence[Value]], targets: Any) -> list[Value]:
+    """Each sample's cross-entropy against its one-hot target, -Σ_j t_j·log softmax(z)_j.
+
+    ``functional.cross_entropy`` computes the same, but takes its targets as plain numbers,
+    while here they are inputs of the compiled trace (Values), so the sum is written out with
+    ``log_softmax``; a target of 0 multiplies its term away."""
+    losses = []
+    for row, target in zip(log_softmax(logits), targets):
+        total = target[0] * row[0]
+        for t, log_p in zip(target[1:], row[1:]):
+            total = total + t * log_p
+        losses.append(-total)
+    return losses
+
+
+class Classifier:
+    """A model trained on mini-batches with softmax cross-entropy, the course's way, compiled.
+
+    The training step (in ``train()`` mode) and the scoring of a batch (in ``eval()`` mode) are
+    each traced once by ``tinygrad_edu.compile`` and replayed for every batch after that:
+    every node stays a scalar of the same graph, only the bookkeeping leaves Python. Targets
+    go in one-hot (floats: the same program serves every set of labels) and every batch has
+    ``batch_size`` samples (an epoch drops the remainder; scoring pads the last batch), so each
+    function is traced exactly once.
+
+    ``forward(X, *extra)`` is what the training step computes from a batch (default:
+    ``model(X)``); ``extra`` are float arrays given to :meth:`step`, traced like the batch, so
+    they can change at every step (the demo of dropout draws its masks this way: a mask drawn
+    in Python inside the step would be frozen at trace time, as every constant is).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        classes: int,
+        *,
+        batch_size: int,
+        forward: Callable[..., Any] | None = None,
+    ) -> None:
+        self.model = model
+        self.classes = classes
+        self.batch_size = batch_size
+        self.forward = forward or model
+        self._step = tinygrad_edu.compile(self._batch_loss)
+        self._scores = tinygrad_edu.compile(self._batch_scores)
+
+    def _batch_loss(self, X: Any, targets: Any, *extra: Any) -> Value:
+        losses = _cross_entropies(self.forward(X, *extra), targets)
+        total = losses[0]
+        for loss in losses[1:]:
+            total = total + loss
+        return total / len(losses)
+
+    def _batch_scores(self, X: Any, targets: Any) -> list[Value]:
+        logits = self.model(X)
+        return [*_cross_entropies(logits, targets), *(v for row in logits for v in row)]
+
+    def step(self, optimizer: optim.Optimizer, X: np.ndarray, y: np.ndarray, *extra: Any) -> float:
+        """One step of gradient descent on the batch (X, y); returns the batch's mean loss."""
+        self.model.train()
+        loss = self._step(X, one_hot(y, self.classes), *extra)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return float(loss.data)
+
+    def epoch(
+        self,
+        optimizer: optim.Optimizer,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        seed: int,
+        extra: Callable[[], tuple[Any, ...]] | None = None,
+    ) -> float:
+        """One pass over (X, y) in shuffled batches of ``batch_size`` (the remainder is left
+        for another epoch); ``extra()`` gives each step its extra inputs. Returns the mean of
+        the batches' losses."""
+        order = np.random.default_rng(seed).permutation(len(X))
+        losses = []
+        for start in range(0, len(X) - self.batch_size + 1, self.batch_size):
+            batch = order[start : start + self.batch_size]
+            losses.append(self.step(optimizer, X[batch], y[batch], *(extra() if extra else ())))
+        return float(np.mean(losses))
+
+    def score(self, X: np.ndarray, y: np.ndarray) -> Score:
+        """The model's mean loss and accuracy on (X, y), in ``eval()`` mode, forward only."""
+        self.model.eval()
+        size = self.batch_size
+        losses, logits = [], []
+        with no_grad():
+            for start in range(0, len(X), size):
+                X_batch, y_batch = X[start : start + size], y[start : start + size]
+                real = len(X_batch)
+                if real < size:  # pad with copies of the first sample, dropped below
+                    X_batch = np.concatenate([X_batch, np.repeat(X_batch[:1], size - real, 0)])
+                    y_batch = np.concatenate([y_batch, np.repeat(y_batch[:1], size - real)])
+                out = [v.data for v in self._scores(X_batch, one_hot(y_batch, self.classes))]
+                losses += out[:real]
+                logits.append(np.reshape(out[size:], (size, self.classes))[:real])
+        predicted = np.argmax(np.concatenate(logits), axis=1)
+        return Score(float(np.mean(losses)), float(np.mean(predicted == y)), predicted)
 
 
 def run_demo(name: str, out: Path, quick: bool) -> Report:

@@ -7,6 +7,7 @@ its printed report and its files. A few demos also run alone (python -m demos.NA
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -37,6 +38,7 @@ COURSE_ORDER = [
     "weight_init",
     "newton",
     "higher_order",
+    "explorer",
 ]
 
 FILES = {
@@ -61,6 +63,7 @@ FILES = {
         "higher_order_second_derivative.svg",
         "higher_order_second_derivative.png",
     ],
+    "explorer": ["explorer.html"],
 }
 
 NUMBER = r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
@@ -154,7 +157,8 @@ def test_every_file_is_a_real_image_or_page(quick: QuickRun, name: str) -> None:
     else:
         page = data.decode("utf-8")
         assert page.lower().startswith("<!doctype html>")
-        assert page.count("<svg") >= 10  # one diagram per step of the backward pass
+        if name != "explorer.html":  # (the explorer's page is tested below)
+            assert page.count("<svg") >= 10  # one diagram per step of the backward pass
         assert "http://" not in page.replace("http://www.w3.org", "")  # self-contained
 
 
@@ -355,3 +359,25 @@ def test_output_inside_the_package_and_unknown_names_are_refused() -> None:
     unknown = demos("moon")
     assert unknown.returncode == 2
     assert "no demo called moon" in unknown.stderr
+
+
+def test_explorer_writes_a_page_replaying_the_quick_run(quick: QuickRun) -> None:
+    section = quick.section("explorer")
+    train, validation, test = (int(n) for n in quick.numbers(
+        "explorer", r"(\d+) training, (\d+) validation and (\d+) test points"
+    ))  # fmt: skip
+    assert (train, validation, test) == (54, 18, 18)  # 90 yin-yang points split 60/20/20
+    snapshots, last = quick.numbers(
+        "explorer", r"explorer.html: (\d+) snapshots \(steps 0 to (\d+)\)"
+    )
+    assert (snapshots, last) == (5, 20)  # every 5 steps, 0 to 20
+    (megabytes,) = quick.numbers("explorer", rf"page size: ({NUMBER}) MB")
+    page = quick.out / "explorer.html"
+    assert megabytes == pytest.approx(page.stat().st_size / 1e6, abs=0.05)
+    text = page.read_text(encoding="utf-8")
+    data = json.loads(re.search(r'id="explorer-data">(.*?)</script>', text, re.S)[1])  # type: ignore[index]
+    assert data["steps"] == [0, 5, 10, 15, 20] and data["points"] == 54
+    assert set(data["losses"]) == {"train", "validation", "test"}
+    assert data["losses"]["train"][-1] < data["losses"]["train"][0]  # it learns
+    assert text.count('class="point"') == 54  # every training point can be clicked
+    assert "self-contained (no network)" in section

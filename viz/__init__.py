@@ -32,6 +32,7 @@ from tinygrad_edu import Value
 
 from .animate import animate
 from .dot import GraphvizNotFoundError, to_digraph, write
+from .explore import explore as explore
 from .graph import TooManyNodesError, build_graph
 from .options import DrawOptions
 
