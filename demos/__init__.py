@@ -23,6 +23,7 @@ DEMOS: dict[str, str] = {
     "weight_init": "how initialisation shapes the activations of a deep net",
     "newton": "Newton's method with second derivatives from grad, against gradient descent",
     "higher_order": "tanh and its derivatives to the fourth, each a graph of its own",
+    "digits": "a two-layer network learns the 8x8 handwritten digits, compiled",
     "explorer": "a training run replayed in one page: regions, losses, any point's graph",
 }
 """Demo name -> what it teaches, in course order."""

@@ -38,6 +38,7 @@ COURSE_ORDER = [
     "weight_init",
     "newton",
     "higher_order",
+    "digits",
     "explorer",
 ]
 
@@ -63,6 +64,7 @@ FILES = {
         "higher_order_second_derivative.svg",
         "higher_order_second_derivative.png",
     ],
+    "digits": ["digits.png", "digits_misclassified.png"],
     "explorer": ["explorer.html"],
 }
 
@@ -359,6 +361,22 @@ def test_output_inside_the_package_and_unknown_names_are_refused() -> None:
     unknown = demos("moon")
     assert unknown.returncode == 2
     assert "no demo called moon" in unknown.stderr
+
+
+def test_digits_report_ends_with_the_test_accuracy_of_the_quick_run(quick: QuickRun) -> None:
+    section = quick.section("digits")
+    lines = [line.strip() for line in section.strip().splitlines()]
+    assert re.fullmatch(r"test accuracy \d+\.\d%", lines[-1])  # the report's last line
+    (accuracy,) = quick.numbers("digits", rf"^\s*test accuracy ({NUMBER})%$")
+    assert accuracy > 70  # 4 quick epochs; the full run reaches 97.8% (chance: 10%)
+    wrong, total = quick.numbers("digits", r"misclassified: (\d+) of (\d+) test digits")
+    assert total == 100  # a fifth of the quick run's 500 images
+    assert accuracy == pytest.approx(100 * (1 - wrong / total), abs=0.05)
+    first, last = (
+        quick.numbers("digits", rf"epoch\s+1\s+loss train ({NUMBER})"),
+        quick.numbers("digits", rf"epoch\s+4\s+loss train ({NUMBER})"),
+    )
+    assert first[0] > 1.5 > 0.9 > last[0]  # from about log 10 = 2.3 down
 
 
 def test_explorer_writes_a_page_replaying_the_quick_run(quick: QuickRun) -> None:
