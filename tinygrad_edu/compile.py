@@ -476,6 +476,71 @@ class _Layout(NamedTuple):
     shape: Hashable
 
 
+def _leaves(graph: _Graph, run: _Run) -> tuple[list[int], np.ndarray, list[int]]:
+    """The traced graph's leaves by kind: the positions of the parameters (leaves fn did not
+    make), of the arguments' floats (-1 for one that fn never used) and of the constants
+    (leaves recorded inside fn's scope)."""
+    index = {id(v): k for k, v in enumerate(run.inputs)}
+    parameters, constants = [], []
+    inputs = np.full(len(run.inputs), -1, np.int64)
+    for i in np.flatnonzero(graph.op == 0).tolist():
+        node = graph.nodes[i]
+        k = index.get(id(node))
+        if k is not None:
+            inputs[k] = i
+        elif _recorded_in(node, run.made_here):
+            constants.append(i)
+        else:
+            parameters.append(i)
+    return parameters, inputs, constants
+
+
+def _schedule(graph: _Graph, position: np.ndarray, start: int, n_parameters: int) -> list[_Group]:
+    """The groups of nodes of one depth and one operation, in order of depth, numbered from
+    ``start`` on in ``position`` (which already places the leaves), with their index arrays."""
+    depth = _depths(graph.a, graph.b)
+    operations = np.flatnonzero(graph.op != 0)
+    key = depth[operations].astype(np.int64) * len(graph.names) + graph.op[operations]
+    by_key = np.argsort(key, kind="stable")
+    members_all, key = operations[by_key], key[by_key]
+    bounds = np.concatenate([[0], np.flatnonzero(key[1:] != key[:-1]) + 1, [key.size]])
+    derivatives = {name: _derivative_on_arrays(name) for name in set(graph.names[1:])}
+    # requires[i]: some parameter is among node i's ancestors, so a gradient must reach it
+    requires = np.zeros(graph.op.size, bool)
+    requires[:n_parameters] = True
+    groups = []
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        members = members_all[lo:hi]
+        name = graph.names[int(graph.op[members[0]])]
+        reads = [position[graph.a[members]]]
+        if OPS[name].arity == 2:
+            reads.append(position[graph.b[members]])
+        # Within a group the order is free: sorted by the first input's position, so that a
+        # weight read by every sample of a batch gets its contributions in one segment, and a
+        # chain (a neuron's running sum) reads the group before it as one slice.
+        by_input = np.lexsort(reads[::-1])
+        reads = [r[by_input] for r in reads]
+        stop = start + members.size
+        position[members[by_input]] = np.arange(start, stop)
+        needed = [bool(requires[r].any()) for r in reads]
+        requires[start:stop] = np.logical_or.reduce([requires[r] for r in reads])
+        groups.append(
+            _Group(
+                name,
+                int(depth[members[0]]),
+                start,
+                stop,
+                tuple(_input(r, need) for r, need in zip(reads, needed)),
+                _forward_on_arrays(name),
+                derivatives[name],
+                _constant(derivatives[name], len(reads)),
+                any(needed),
+            )
+        )
+        start = stop
+    return groups
+
+
 class Program:
     """One traced graph, compiled: a list of vectorised steps over a value and a gradient array.
 
@@ -486,92 +551,34 @@ class Program:
     """
 
     def __init__(self, graph: _Graph, run: _Run, keep: bool) -> None:
-        inputs, made_here, shape = run.inputs, run.made_here, run.shape
-        n = len(graph.nodes)
-        leaves = np.flatnonzero(graph.op == 0)
-        input_index = {id(v): k for k, v in enumerate(inputs)}
-        parameters, constants, input_positions = [], [], np.full(len(inputs), -1, np.int64)
-        for position in leaves.tolist():
-            node = graph.nodes[position]
-            k = input_index.get(id(node))
-            if k is not None:
-                input_positions[k] = position
-            elif _recorded_in(node, made_here):
-                constants.append(position)
-            else:
-                parameters.append(position)
-        self.parameters: list[Value] = [graph.nodes[p] for p in parameters]
-        self.inputs = len(inputs)
+        parameters, inputs, constants = _leaves(graph, run)
+        self.parameters: list[Value] = [graph.nodes[i] for i in parameters]
+        self.inputs = len(run.inputs)
         self.constants = len(constants)
-        self.nodes = n
-        self.shape = shape
-        n_parameters = len(parameters)
+        self.nodes = n = len(graph.nodes)
+        self.shape = run.shape
+        self.calls = 0
+        self.seconds_to_trace = 0.0
+        self.seconds_to_compile = 0.0
 
-        # Leaves first (parameters, inputs, constants), then the groups, each contiguous.
+        # The value array: the leaves first (parameters, inputs, constants), then the groups.
+        # position[i] is where the traced node i lives in it.
         position = np.empty(n, np.int64)
-        unused_inputs = input_positions < 0  # an argument fn never used is not in the graph
-        leaf_order = np.concatenate(
-            [parameters, input_positions[~unused_inputs], constants]
-        ).astype(np.int64)
-        position[leaf_order] = np.arange(len(leaf_order))
-        self._input_slots = np.flatnonzero(~unused_inputs)
-        n_leaves = len(leaf_order)
-        values = np.zeros(n, np.float64)
-        values[n_parameters + self._input_slots.size : n_leaves] = graph.data[constants]
-
-        depth = _depths(graph.a, graph.b)
-        operations = np.flatnonzero(graph.op != 0)
-        key = depth[operations].astype(np.int64) * len(graph.names) + graph.op[operations]
-        by_key = np.argsort(key, kind="stable")
-        members_all, key = operations[by_key], key[by_key]
-        bounds = np.concatenate([[0], np.flatnonzero(key[1:] != key[:-1]) + 1, [key.size]])
-        requires = np.zeros(n, bool)
-        requires[:n_parameters] = True
-        groups: list[_Group] = []
-        derivatives = {name: _derivative_on_arrays(name) for name in set(graph.names[1:])}
-        cursor = n_leaves
-        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-            members = members_all[lo:hi]
-            name = graph.names[int(graph.op[members[0]])]
-            reads = [position[graph.a[members]]]
-            if OPS[name].arity == 2:
-                reads.append(position[graph.b[members]])
-            # Within a group the order is free: sorted by the first input's position, so that a
-            # weight read by every sample of a batch gets its contributions in one segment, and
-            # a chain (a neuron's running sum) reads the group before it as one slice.
-            by_input = np.lexsort(reads[::-1])
-            reads = [r[by_input] for r in reads]
-            start, stop = cursor, cursor + members.size
-            position[members[by_input]] = np.arange(start, stop)
-            needed = [bool(requires[r].any()) for r in reads]
-            requires[start:stop] = np.logical_or.reduce([requires[r] for r in reads])
-            groups.append(
-                _Group(
-                    name,
-                    int(depth[members[0]]),
-                    start,
-                    stop,
-                    tuple(_input(r, need) for r, need in zip(reads, needed)),
-                    _forward_on_arrays(name),
-                    derivatives[name],
-                    _constant(derivatives[name], len(reads)),
-                    any(needed),
-                )
-            )
-            cursor = stop
-        self._groups = groups
-        self._values = values
+        used = inputs >= 0  # an argument that fn never used is not in the graph
+        leaves = np.concatenate([parameters, inputs[used], constants]).astype(np.int64)
+        position[leaves] = np.arange(leaves.size)
+        self._input_slots = np.flatnonzero(used)  # which floats of the arguments are read
+        self._values = np.zeros(n, np.float64)
+        self._values[leaves.size - len(constants) : leaves.size] = graph.data[constants]
         self._grads = np.zeros(n, np.float64)
+        self._groups = _schedule(graph, position, leaves.size, len(parameters))
         self._outputs = position[graph.outputs]
         self._reach: dict[int, np.ndarray] = {}
-        self.calls = 0
         self._layout = (
-            _Layout(graph.names, graph.op, graph.a, graph.b, position, parameters, shape)
+            _Layout(graph.names, graph.op, graph.a, graph.b, position, parameters, run.shape)
             if keep
             else None
         )
-        self.seconds_to_trace = 0.0
-        self.seconds_to_compile = 0.0
 
     # --- what it is --------------------------------------------------------------------------
 
