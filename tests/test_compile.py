@@ -490,6 +490,24 @@ def test_check_names_a_constant_that_was_frozen() -> None:
         fast(1.0)
 
 
+def test_check_names_a_parameter_that_fn_no_longer_reads_and_changes_nothing() -> None:
+    model = {"w": Value(2.0, label="w")}
+    fast = tinygrad_edu.compile(lambda x: model["w"] * x, check=True)
+    fast(1.0).backward()
+    model["w"] = Value(2.0, label="new w")  # the same number, another Value: its grads differ
+    with pytest.raises(RuntimeError, match=r"node 0 of 3 \(label 'new w'\) is another Value"):
+        fast(1.0)
+    assert model["w"].grad == 0.0
+
+
+def test_check_says_when_fn_returns_another_structure() -> None:
+    w = Value(1.0)
+    fast = tinygrad_edu.compile(lambda x: w * x if x.data > 0 else [w * x, w], check=True)
+    fast(1.0)
+    with pytest.raises(RuntimeError, match="a result of another structure than when it was traced"):
+        fast(-1.0)
+
+
 def test_check_accepts_what_gives_the_same_results_by_another_path() -> None:
     """cross_entropy subtracts the largest logit, chosen by a comparison at trace time: when
     another logit becomes the largest, the replay takes a path that is equal in exact arithmetic,
@@ -520,6 +538,12 @@ def test_a_rule_written_for_floats_only_is_evaluated_node_by_node() -> None:
     )
     w = Value(0.8)
     assert_same(lambda xs: sum(wave(w * x) for x in xs), [w], np.array([0.5, -1.0, 2.0, 3.0]))
+
+
+def test_a_rule_that_branches_in_python_is_not_taken_for_a_constant() -> None:
+    ramp = define_op("ramp", lambda x: max(x, 0.0) * 2, lambda x, out: 2.0 if x > 0 else 0.0)
+    w = Value(1.0)
+    assert_same(lambda xs: sum(ramp(w * x) for x in xs), [w], np.array([1.0, -1.0, 2.0]))
 
 
 def test_a_domain_error_in_the_replay_is_the_interpreters_error_and_changes_nothing() -> None:
