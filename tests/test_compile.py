@@ -594,6 +594,14 @@ def test_each_result_backpropagates_its_own_gradients() -> None:
     assert (a.grad, b.grad) == (3.0, math.inf)
 
 
+def test_results_that_are_leaves_need_no_operation() -> None:
+    w = Value(3.0)
+    parameter, argument, constant = tinygrad_edu.compile(lambda x: (w, x, Value(5.0)))(2.0)
+    assert (parameter.data, argument.data, constant.data) == (3.0, 2.0, 5.0)
+    parameter.backward()
+    assert w.grad == 1.0
+
+
 def test_under_no_grad_a_compiled_function_computes_forward_only() -> None:
     w = Value(2.0)
     fast = tinygrad_edu.compile(lambda x: w * x)

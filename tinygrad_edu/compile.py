@@ -502,6 +502,8 @@ def _schedule(graph: _Graph, position: np.ndarray, start: int, n_parameters: int
     ``start`` on in ``position`` (which already places the leaves), with their index arrays."""
     depth = _depths(graph.a, graph.b)
     operations = np.flatnonzero(graph.op != 0)
+    if operations.size == 0:  # fn returned leaves
+        return []
     key = depth[operations].astype(np.int64) * len(graph.names) + graph.op[operations]
     by_key = np.argsort(key, kind="stable")
     members_all, key = operations[by_key], key[by_key]
