@@ -42,6 +42,8 @@ What is frozen at trace time, as ``torch.jit.trace`` freezes it:
   (``max(x.data for x in xs)``).
 * **Python control flow** (``if x.data > 0:``, a loop over a count taken from the data):
   the replay repeats the branch taken when tracing.
+* **Randomness and side effects** inside fn (a dropout mask, a BatchNorm's running averages,
+  a module's train or eval mode) happen once, while tracing.
 
 Everything else is read afresh at every call: the floats of the arguments, and the ``data`` of
 every **parameter** (a leaf Value that existed before the call and that ``fn`` reaches, an
@@ -49,8 +51,8 @@ every **parameter** (a leaf Value that existed before the call and that ``fn`` r
 arrays) in the arguments are **static**: passed to ``fn`` as they are and part of the key of the
 cache, so a class index may decide the graph's structure; a call with a new structure (another
 batch size, other static values) traces again, and each structure keeps its own program.
-``check=True`` runs ``fn`` in the interpreter as well on every call and names the node where the
-two first part.
+``check=True`` runs ``fn`` in the interpreter as well on every call and, when the results
+differ, names the node where the two graphs first part.
 """
 
 from __future__ import annotations
@@ -400,6 +402,7 @@ def _forward_on_arrays(name: str) -> Callable[..., np.ndarray]:
 
 
 def _elementwise(on_floats: Callable[..., float], xs: Sequence[np.ndarray]) -> np.ndarray:
+    """on_floats applied node by node: out[i] = on_floats(xs[0][i], xs[1][i], ...)."""
     size = len(xs[0])
     return np.fromiter(map(on_floats, *(x.tolist() for x in xs)), np.float64, size)
 
