@@ -58,27 +58,19 @@ def as_values(x: Any) -> Any:
     return x
 
 
-def interpreted(
-    fn: Callable[..., Value], params: Sequence[Value], *args: Any
-) -> tuple[float, list[float]]:
-    """fn's value and d fn / d params by the interpreter (the parameters' grads are restored)."""
-    saved = grads(params)
-    zero(params)
-    out = fn(*(as_values(a) for a in args))
-    out.backward()
-    result = (out.data, grads(params))
-    for p, g in zip(params, saved):
-        p.grad = g
-    return result
+def interpreted(fn: Callable[..., Value]) -> Callable[..., Value]:
+    """fn run by the interpreter on what compile would give it."""
+    return lambda *args: fn(*(as_values(a) for a in args))
 
 
-def compiled_step(
-    fast: Callable[..., Value], params: Sequence[Value], *args: Any
+def value_and_grads(
+    f: Callable[..., Value], params: Sequence[Value], *args: Any
 ) -> tuple[float, list[float]]:
-    """The compiled function's value and the grads its backward() adds (from zero)."""
+    """f(*args)'s value and what its backward() adds into the parameters' grads (which are
+    restored afterwards)."""
     saved = grads(params)
     zero(params)
-    out = fast(*args)
+    out = f(*args)
     out.backward()
     result = (out.data, grads(params))
     for p, g in zip(params, saved):
@@ -88,9 +80,8 @@ def compiled_step(
 
 def assert_same(fn: Callable[..., Value], params: Sequence[Value], *args: Any) -> None:
     """compile(fn) and the interpreter agree on fn(*args) and its gradients."""
-    fast = tinygrad_edu.compile(fn)
-    value, derivatives = compiled_step(fast, params, *args)
-    expected_value, expected = interpreted(fn, params, *args)
+    value, derivatives = value_and_grads(tinygrad_edu.compile(fn), params, *args)
+    expected_value, expected = value_and_grads(interpreted(fn), params, *args)
     assert agree(value, expected_value), (value, expected_value)
     for i, (got, want) in enumerate(zip(derivatives, expected)):
         assert agree(got, want), (i, got, want)
@@ -336,8 +327,8 @@ def test_mini_batches_of_every_size_each_get_their_program() -> None:
     fast = tinygrad_edu.compile(traced)
     for _ in range(2):  # two passes over the data, in batches of 16, 16, 16 and 2
         for xb, yb in batches(X, y.astype(float), 16, seed=0):
-            got = compiled_step(fast, model.parameters(), xb, yb)
-            want = interpreted(fn, model.parameters(), xb, yb)
+            got = value_and_grads(fast, model.parameters(), xb, yb)
+            want = value_and_grads(interpreted(fn), model.parameters(), xb, yb)
             assert agree(got[0], want[0])
             assert all(agree(a, b) for a, b in zip(got[1], want[1]))
     assert traces == [16, 2]  # traced once per batch size
