@@ -24,6 +24,7 @@ DEMOS: dict[str, str] = {
     "newton": "Newton's method with second derivatives from grad, against gradient descent",
     "higher_order": "tanh and its derivatives to the fourth, each a graph of its own",
     "digits": "a two-layer network learns the 8x8 handwritten digits, compiled",
+    "overfitting": "a small training set: the gap, then weight decay and dropout closing it",
     "explorer": "a training run replayed in one page: regions, losses, any point's graph",
 }
 """Demo name -> what it teaches, in course order."""

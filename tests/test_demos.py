@@ -39,6 +39,7 @@ COURSE_ORDER = [
     "newton",
     "higher_order",
     "digits",
+    "overfitting",
     "explorer",
 ]
 
@@ -65,6 +66,7 @@ FILES = {
         "higher_order_second_derivative.png",
     ],
     "digits": ["digits.png", "digits_misclassified.png"],
+    "overfitting": ["overfitting.png"],
     "explorer": ["explorer.html"],
 }
 
@@ -375,6 +377,31 @@ def test_digits_report_ends_with_the_test_accuracy_of_the_quick_run(quick: Quick
     (first,) = quick.numbers("digits", rf"epoch\s+1\s+loss train ({NUMBER})")
     (last,) = quick.numbers("digits", rf"epoch\s+4\s+loss train ({NUMBER})")
     assert first > 1.5 and last < 0.9  # down from about log 10 = 2.3, a guess among ten
+
+
+def test_overfitting_memorises_and_regularisation_holds_the_test_loss_down(
+    quick: QuickRun,
+) -> None:
+    assert "30 training images, 100 test images" in quick.section("overfitting")
+
+    def result(name: str) -> list[float]:
+        pattern = (
+            rf"^\s*{re.escape(name)}\s+accuracy train\s+({NUMBER})% test\s+({NUMBER})% "
+            rf"\(gap\s+({NUMBER}) points\); loss train ({NUMBER}) test ({NUMBER}) "
+            rf"\(lowest ({NUMBER})\)"
+        )
+        return quick.numbers("overfitting", pattern)
+
+    plain, decay, dropout = (
+        result(n) for n in ("no regularisation", "weight decay λ = 1", "dropout p = 0.5")
+    )
+    for train, test, gap, *_ in (plain, decay, dropout):
+        assert gap == pytest.approx(train - test, abs=0.11)
+    train, test, gap, train_loss, test_loss, lowest = plain
+    assert train == 100 and train_loss < 0.01  # every training image learnt by heart
+    assert gap > 20 and test_loss > 1.2 * lowest  # and the test loss climbs again
+    assert decay[4] < 0.8 * test_loss  # weight decay holds the test loss down
+    assert dropout[2] < gap  # dropout narrows the gap
 
 
 def test_explorer_writes_a_page_replaying_the_quick_run(quick: QuickRun) -> None:
