@@ -3,7 +3,9 @@
 ``softmax``, ``log_softmax`` and ``logsumexp`` act on the scores of one sample (a list or 1-D
 array of Values or numbers) or on a batch of them (a list of such lists, or a 2-D array), row by
 row. Every loss takes one prediction or many (a Value, a list, a numpy array, Values or plain
-numbers; numbers become constant leaves) with targets as plain numbers, and reduces by
+numbers; numbers become constant leaves) with targets as plain numbers (or as Values: a compiled
+function's float targets arrive as traced Values, and the loss keeps them in the graph), and
+reduces by
 ``reduction="mean"`` (the default, as PyTorch), ``"sum"`` or ``"none"`` (the losses themselves,
 as a list).
 
@@ -52,8 +54,8 @@ Scores = Sequence[Score] | np.ndarray
 Prediction = Score | Sequence[Any] | np.ndarray
 """One prediction, or many (a list, a nested list or a numpy array of them)."""
 
-Target = Number | Sequence[Any] | np.ndarray
-"""Plain numbers, in the shape of the predictions."""
+Target = Number | Value | Sequence[Any] | np.ndarray
+"""Plain numbers (or traced Values), in the shape of the predictions."""
 
 Reduction = Literal["mean", "sum", "none"]
 
@@ -88,11 +90,16 @@ def _as_value(x: object, what: str) -> Value:
     raise TypeError(f"{what} is a Value or a plain number, not {type(x).__name__}")
 
 
-def _number(t: object, what: str = "a target") -> float:
-    """A target as a float: targets are plain, finite numbers."""
+def _number(t: object, what: str = "a target") -> float | Value:
+    """A target as a float, or as the Value it is: a target is a finite number. A Value target
+    is what ``tinygrad_edu.compile`` passes for a float target array (a traced input), so the
+    loss must read it as a node of the graph, not as a frozen number."""
+    if isinstance(t, Value):
+        if not math.isfinite(t.data):
+            raise ValueError(f"{what} is a finite number, got {t.data}")
+        return t
     if not _is_number(t):
-        hint = " (use value.data)" if isinstance(t, Value) else ""
-        raise TypeError(f"{what} is a plain number, not {type(t).__name__}{hint}")
+        raise TypeError(f"{what} is a plain number, not {type(t).__name__}")
     number = float(t)  # type: ignore[arg-type]
     if not math.isfinite(number):
         raise ValueError(f"{what} is a finite number, got {number}")
@@ -257,8 +264,10 @@ def log_softmax(xs: Any) -> list[Any]:
 # --- elementwise losses -----------------------------------------------------------------------
 
 
-def _pairs(pred: Prediction, target: Target) -> tuple[list[tuple[Value, float]], tuple[int, ...]]:
-    """Predictions and targets of the same shape as (Value, float) pairs, and that shape."""
+def _pairs(
+    pred: Prediction, target: Target
+) -> tuple[list[tuple[Value, float | Value]], tuple[int, ...]]:
+    """Predictions and targets of the same shape as (Value, target) pairs, and that shape."""
     predictions = np.asarray(pred, dtype=object)
     targets = np.asarray(target, dtype=object)
     if predictions.shape != targets.shape:
@@ -286,7 +295,7 @@ def _elementwise(
     pred: Prediction,
     target: Target,
     reduction: str,
-    loss: Callable[[Value, float], Value],
+    loss: Callable[[Value, float | Value], Value],
 ) -> Any:
     """loss(p, t) for each prediction and its target, reduced; "none" keeps the shape."""
     _check_reduction(reduction)
@@ -324,20 +333,26 @@ def _clamped_log(x: Value) -> Value:
     return Value(_LOG_FLOOR)
 
 
-def _check_probability(t: float) -> float:
-    if not 0.0 <= t <= 1.0:
-        raise ValueError(f"a binary target is a probability in [0, 1], got {t}")
-    return t
+def _check_probability(t: float | Value) -> None:
+    if not 0.0 <= float(t) <= 1.0:
+        raise ValueError(f"a binary target is a probability in [0, 1], got {float(t)}")
 
 
-def _weighted(terms: list[tuple[float, Value]]) -> Value:
-    """Σ w·v over the terms whose weight w is not 0 (a weight of 1 multiplies nothing), so
-    a 0-weighted infinity never makes 0·inf = nan. Zero if every weight is 0."""
-    kept = [v if w == 1 else w * v for w, v in terms if w != 0]
+def _weighted(terms: list[tuple[float | Value, Value]]) -> Value:
+    """Σ w·v over the terms whose weight w is not the number 0 (a weight of 1 multiplies
+    nothing), so a 0-weighted infinity never makes 0·inf = nan. Zero if every weight is 0.
+
+    A weight that is a Value (a traced target) keeps its term whatever its data: the graph must
+    not depend on the numbers a later call may change."""
+    kept = [
+        w * v if isinstance(w, Value) else (v if w == 1 else w * v)
+        for w, v in terms
+        if isinstance(w, Value) or w != 0
+    ]
     return _sum(kept) if kept else Value(0.0)
 
 
-def _bce(p: Value, t: float) -> Value:
+def _bce(p: Value, t: float | Value) -> Value:
     if not 0.0 <= p.data <= 1.0:
         raise ValueError(f"binary_cross_entropy takes probabilities in [0, 1], got {p.data}")
     _check_probability(t)
@@ -362,7 +377,7 @@ def binary_cross_entropy(p: Prediction, target: Target, *, reduction: Reduction 
     return _elementwise(p, target, reduction, _bce)
 
 
-def _bce_with_logits(z: Value, t: float) -> Value:
+def _bce_with_logits(z: Value, t: float | Value) -> Value:
     _check_probability(t)
     return _weighted([(t, (-z).softplus()), (1 - t, z.softplus())])
 
@@ -388,9 +403,9 @@ def binary_cross_entropy_with_logits(
     return _elementwise(z, target, reduction, _bce_with_logits)
 
 
-def _hinge(s: Value, t: float) -> Value:
-    if t not in (-1.0, 1.0):
-        raise ValueError(f"hinge_loss targets are -1 or +1, got {t:g}")
+def _hinge(s: Value, t: float | Value) -> Value:
+    if float(t) not in (-1.0, 1.0):
+        raise ValueError(f"hinge_loss targets are -1 or +1, got {float(t):g}")
     return (1 - t * s).relu()
 
 
@@ -433,7 +448,7 @@ def _class_index(t: object, n_classes: int) -> int | None:
     return index
 
 
-def _probabilities(t: Any, n_classes: int, single: bool) -> list[float]:
+def _probabilities(t: Any, n_classes: int, single: bool) -> list[float | Value]:
     """A one-hot or probability vector: n_classes numbers in [0, 1] that add up to 1."""
     probabilities = [_number(p, "a target probability") for p in _as_list(t)]
     if len(probabilities) != n_classes:
@@ -442,11 +457,12 @@ def _probabilities(t: Any, n_classes: int, single: bool) -> list[float]:
             f"a sample with {n_classes} logits needs a class index or {n_classes} target"
             f" probabilities, got {len(probabilities)}{hint}"
         )
-    total = math.fsum(probabilities)
-    if not all(0.0 <= p <= 1.0 for p in probabilities) or abs(total - 1.0) > 1e-6:
+    numbers = [float(p) for p in probabilities]
+    total = math.fsum(numbers)
+    if not all(0.0 <= p <= 1.0 for p in numbers) or abs(total - 1.0) > 1e-6:
         hint = " (for a batch of class indices, the logits are a list of lists)" if single else ""
         raise ValueError(
-            f"target probabilities are in [0, 1] and add up to 1, got {probabilities}"
+            f"target probabilities are in [0, 1] and add up to 1, got {numbers}"
             f" (sum {total:g}){hint}"
         )
     return probabilities
