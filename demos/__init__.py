@@ -25,6 +25,7 @@ DEMOS: dict[str, str] = {
     "higher_order": "tanh and its derivatives to the fourth, each a graph of its own",
     "digits": "a two-layer network learns the 8x8 handwritten digits, compiled",
     "overfitting": "a small training set: the gap, then weight decay and dropout closing it",
+    "batch_norm": "the same deep network with and without batch normalisation",
     "explorer": "a training run replayed in one page: regions, losses, any point's graph",
 }
 """Demo name -> what it teaches, in course order."""

@@ -40,6 +40,7 @@ COURSE_ORDER = [
     "higher_order",
     "digits",
     "overfitting",
+    "batch_norm",
     "explorer",
 ]
 
@@ -67,6 +68,7 @@ FILES = {
     ],
     "digits": ["digits.png", "digits_misclassified.png"],
     "overfitting": ["overfitting.png"],
+    "batch_norm": ["batch_norm.png"],
     "explorer": ["explorer.html"],
 }
 
@@ -402,6 +404,23 @@ def test_overfitting_memorises_and_regularisation_holds_the_test_loss_down(
     assert gap > 20 and test_loss > 1.2 * lowest  # and the test loss climbs again
     assert decay[4] < 0.8 * test_loss  # weight decay holds the test loss down
     assert dropout[2] < gap  # dropout narrows the gap
+
+
+def test_batch_norm_trains_the_deep_net_that_does_not_learn_without_it(quick: QuickRun) -> None:
+    def losses(init: str, with_or_without: str) -> list[float]:
+        pattern = (
+            rf"^\s*{init}, {with_or_without} batch norm\s+loss: first 5 steps ({NUMBER}), "
+            rf"last 5 steps ({NUMBER})$"
+        )
+        return quick.numbers("batch_norm", pattern)
+
+    first, last = losses("pytorch", "without")
+    assert last == pytest.approx(math.log(10), abs=0.05)  # stuck at a guess among ten
+    assert last > first - 0.05  # no progress at all
+    first, last = losses("pytorch", "with")
+    assert last < first - 0.3  # the same net, the same start, normalised: it learns
+    first, last = losses("he", "with")
+    assert last < first - 0.3
 
 
 def test_explorer_writes_a_page_replaying_the_quick_run(quick: QuickRun) -> None:
