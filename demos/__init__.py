@@ -26,6 +26,7 @@ DEMOS: dict[str, str] = {
     "digits": "a two-layer network learns the 8x8 handwritten digits, compiled",
     "overfitting": "a small training set: the gap, then weight decay and dropout closing it",
     "batch_norm": "the same deep network with and without batch normalisation",
+    "hyperparameters": "random search of learning rate and weight decay on a validation set",
     "explorer": "a training run replayed in one page: regions, losses, any point's graph",
 }
 """Demo name -> what it teaches, in course order."""

@@ -41,6 +41,7 @@ COURSE_ORDER = [
     "digits",
     "overfitting",
     "batch_norm",
+    "hyperparameters",
     "explorer",
 ]
 
@@ -69,6 +70,7 @@ FILES = {
     "digits": ["digits.png", "digits_misclassified.png"],
     "overfitting": ["overfitting.png"],
     "batch_norm": ["batch_norm.png"],
+    "hyperparameters": ["hyperparameters.png"],
     "explorer": ["explorer.html"],
 }
 
@@ -421,6 +423,29 @@ def test_batch_norm_trains_the_deep_net_that_does_not_learn_without_it(quick: Qu
     assert last < first - 0.3  # the same net, the same start, normalised: it learns
     first, last = losses("he", "with")
     assert last < first - 0.3
+
+
+def test_hyperparameters_ranks_the_trials_and_tests_the_best_pair_once(quick: QuickRun) -> None:
+    section = quick.section("hyperparameters")
+    trials = [
+        [float(g) for g in m.groups()]
+        for m in re.finditer(
+            rf"#(\d)  lr ({NUMBER})  weight decay ({NUMBER})  validation accuracy ({NUMBER})%",
+            section,
+        )
+    ]
+    assert [t[0] for t in trials] == [1, 2, 3, 4, 5]
+    accuracies = [t[3] for t in trials]
+    assert accuracies == sorted(accuracies, reverse=True)
+    for _, lr, decay, _ in trials:  # drawn on a log scale within the ranges
+        assert 1e-3 <= lr <= 1 and 1e-6 <= decay <= 1e-1
+    best_lr, best_decay, best, test = quick.numbers(
+        "hyperparameters",
+        rf"best pair: lr ({NUMBER}), weight decay ({NUMBER}) \(validation accuracy ({NUMBER})%\); "
+        rf"on the 360 test digits, used only now: ({NUMBER})%",
+    )
+    assert [best_lr, best_decay, best] == trials[0][1:]
+    assert best > 30 and test > 30  # chance is 10%
 
 
 def test_explorer_writes_a_page_replaying_the_quick_run(quick: QuickRun) -> None:
