@@ -51,7 +51,7 @@ def default_run(quick: bool) -> Run:
     # Parameter groups: the weights decay, the biases do not (as is usual).
     weights = [p for name, p in model.named_parameters() if not name.endswith(".b")]
     biases = [p for name, p in model.named_parameters() if name.endswith(".b")]
-    lr, decay = 0.03, 1e-3
+    lr, decay = 0.02, 1e-3
     optimizer = optim.AdamW(
         [{"params": weights}, {"params": biases, "weight_decay": 0.0}], lr=lr, weight_decay=decay
     )

@@ -206,6 +206,12 @@ def test_the_scores_table_and_the_marker_follow_the_step(
         marker = browser.find_element(By.ID, "marker")
         assert float(marker.get_attribute("x1") or "nan") == data["markerX"][snapshot]
         body.send_keys(Keys.ARROW_RIGHT)
+    width = "return document.querySelector('.drawing:not([hidden]) svg').clientWidth"
+    fitted = browser.execute_script(width)
+    browser.find_element(By.ID, "zoom").click()  # the drawing at its own size, to scroll
+    assert browser.execute_script(width) > fitted
+    browser.find_element(By.ID, "zoom").click()
+    assert browser.execute_script(width) == fitted
     hollow = browser.find_elements(By.CSS_SELECTOR, "circle.point.wrong")
     assert len(hollow) == round((1 - data["accuracies"]["train"][3]) * data["points"])
     screenshot = page.parent / "explorer.png"

@@ -1043,6 +1043,8 @@ _PAGE = """<!DOCTYPE html>
   #caption b { font-variant-numeric: tabular-nums; }
   .drawing { overflow: auto; max-height: 82vh; text-align: center; }
   .drawing svg { max-width: 100%; height: auto; }
+  .drawing.zoomed svg { max-width: none; }
+  .zoom { float: right; font-weight: normal; cursor: pointer; }
   .keys { color: var(--soft); font-size: 13px; margin-top: 10px; }
   kbd { border: 1px solid var(--line); border-radius: 4px; padding: 0 5px; background: #fff; }
 </style>
@@ -1072,7 +1074,8 @@ _PAGE = """<!DOCTYPE html>
     </div>
   </div>
   <div class="right panel">
-    <h2>One training point's loss as a graph: every value and gradient after backward()</h2>
+    <h2>One training point's loss as a graph: every value and gradient after backward()
+      <label class="zoom"><input type="checkbox" id="zoom"> actual size</label></h2>
     <p id="caption"></p>
     {drawings}
   </div>
@@ -1277,6 +1280,13 @@ click a point to follow it</p>
   document.getElementById("previous").onclick = () => { stop(); show(step - 1); };
   document.getElementById("next").onclick = () => { stop(); show(step + 1); };
   play.onclick = toggle;
+  document.getElementById("zoom").onchange = (event) => {  // the drawing at its own size
+    drawings.forEach((d) => {
+      const svg = d.element.querySelector("svg");
+      d.element.classList.toggle("zoomed", event.target.checked);
+      svg.style.width = event.target.checked ? svg.viewBox.baseVal.width + "pt" : "";
+    });
+  };
   slider.oninput = () => { stop(); show(Number(slider.value)); };
   points.forEach((circle, i) => { circle.addEventListener("click", () => choose(i)); });
   document.addEventListener("keydown", (event) => {
