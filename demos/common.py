@@ -28,7 +28,7 @@ import tinygrad_edu
 import viz
 from tinygrad_edu import Value, nn, no_grad, optim
 from tinygrad_edu.data import one_hot
-from tinygrad_edu.functional import log_softmax
+from tinygrad_edu.functional import cross_entropy
 
 from . import DEMOS
 
@@ -194,21 +194,6 @@ class Curves:
         self.accuracy.setdefault(name, []).append(score.accuracy)
 
 
-def _cross_entropies(logits: Sequence[Sequence[Value]], targets: Any) -> list[Value]:
-    """Each sample's cross-entropy against its one-hot target, -Σ_j t_j·log softmax(z)_j.
-
-    ``functional.cross_entropy`` computes the same, but takes its targets as plain numbers,
-    while here they are inputs of the compiled trace (Values), so the sum is written out with
-    ``log_softmax``; a target of 0 multiplies its term away."""
-    losses = []
-    for row, target in zip(log_softmax(logits), targets):
-        total = target[0] * row[0]
-        for t, log_p in zip(target[1:], row[1:]):
-            total = total + t * log_p
-        losses.append(-total)
-    return losses
-
-
 class Classifier:
     """A model trained on mini-batches with softmax cross-entropy, the course's way, compiled.
 
@@ -241,15 +226,12 @@ class Classifier:
         self._scores = tinygrad_edu.compile(self._batch_scores)
 
     def _batch_loss(self, X: Any, targets: Any, *extra: Any) -> Value:
-        losses = _cross_entropies(self.forward(X, *extra), targets)
-        total = losses[0]
-        for loss in losses[1:]:
-            total = total + loss
-        return total / len(losses)
+        return cross_entropy(self.forward(X, *extra), targets)
 
     def _batch_scores(self, X: Any, targets: Any) -> list[Value]:
         logits = self.model(X)
-        return [*_cross_entropies(logits, targets), *(v for row in logits for v in row)]
+        losses = cross_entropy(logits, targets, reduction="none")
+        return [*losses, *(v for row in logits for v in row)]
 
     def step(self, optimizer: optim.Optimizer, X: np.ndarray, y: np.ndarray, *extra: Any) -> float:
         """One step of gradient descent on the batch (X, y); returns the batch's mean loss."""
