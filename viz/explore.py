@@ -17,14 +17,16 @@ at each snapshot is built and backpropagated by the interpreter, node by node, e
 learner's own ``loss.backward()`` would.
 
 How the page stays small. A drawing of a graph is mostly layout; the numbers are a small part of
-it. Points whose graphs have the same shape (with cross-entropy: the same class) share one
-drawing, laid out once by Graphviz with every number at its widest so that no number ever
-overflows its cell. Each number of the drawing is tagged with its *slot*; the page keeps, for
-every point and snapshot, one integer per slot (the digits of the number exactly as
-``format_number`` prints it, and its power of ten) and writes them into the drawing's text when a
-point or a step is chosen. A parameter's value is the same for every point at a step, so it is
-kept once per step. The integers are delta-coded along the steps and deflated; the browser
-inflates them with its built-in ``DecompressionStream``.
+it. All the (point, snapshot) graphs of one shape share one drawing (with cross-entropy, a shape
+is a class and a largest logit: its stable form starts from the largest), laid out once by
+Graphviz with every number at its widest, so that no number ever overflows its cell. Each number
+of the drawing is tagged; the page keeps, for every point and snapshot, the numbers of its
+drawing as integers (the digits exactly as ``format_number`` prints them, and a power of ten) and
+writes them into the drawing's text when a point or a step is chosen. A parameter's value is the
+same for every point at a step, so it is kept once per step. The integers are delta-coded along
+the steps and deflated; the browser inflates them with its built-in ``DecompressionStream``
+(every current browser has it). The default run of ``python -m demos.explorer`` makes a page of
+3.8 MB: 240 points' graphs at 46 snapshots.
 """
 
 from __future__ import annotations
@@ -124,9 +126,9 @@ def decimal_parts(values: Any, precision: int) -> tuple[np.ndarray, np.ndarray]:
         np.abs(scaled) >= 2.0**52
     )
     fixed_digits = rounded.astype(np.int64)
+    fixed_values = x[fixed]
     for k in np.flatnonzero(doubtful):
-        value = float(x[fixed][k])
-        fixed_digits[k] = int(f"{value:.{precision}f}".replace(".", ""))
+        fixed_digits[k] = int(f"{float(fixed_values[k]):.{precision}f}".replace(".", ""))
     digits[fixed] = fixed_digits
     for index in zip(*np.nonzero(scientific)):
         mantissa, exponent = f"{float(x[index]):.{precision}e}".split("e")
@@ -162,14 +164,10 @@ def _text_lengths(digits: np.ndarray, power: np.ndarray, precision: int) -> np.n
     point = 1 if precision > 0 else 0
     fixed = (digits < 0) + np.maximum(count, precision + 1) + point
     exponent = np.abs(power + precision)
-    scientific = (digits < 0) + precision + 1 + point + 2 + np.maximum(2, _digit_count(exponent))
+    exponent_digits = np.where(exponent >= 100, 3, 2)  # a float's exponent is at most 324
+    scientific = (digits < 0) + precision + 1 + point + 2 + exponent_digits
     lengths = np.where(power == -precision, fixed, scientific)
-    return np.where(power == NONFINITE, 4, lengths)
-
-
-def _digit_count(n: np.ndarray) -> np.ndarray:
-    """The number of decimal digits of each non-negative integer (1 for 0)."""
-    return np.array([len(str(int(k))) for k in np.ravel(n)], dtype=np.int64).reshape(np.shape(n))
+    return np.asarray(np.where(power == NONFINITE, 4, lengths))
 
 
 # --- checking what we are given ---------------------------------------------------------------
