@@ -166,7 +166,8 @@ def test_every_file_is_a_real_image_or_page(quick: QuickRun, name: str) -> None:
         page = data.decode("utf-8")
         assert page.lower().startswith("<!doctype html>")
         if name != "explorer.html":  # (the explorer's page is tested below)
-            assert page.count("<svg") >= 10  # one diagram per step of the backward pass
+            assert page.count("<svg") == 1  # the diagram, laid out once
+            assert len(animation_frames(page)) >= 10  # its changes at each step of backward
         assert "http://" not in page.replace("http://www.w3.org", "")  # self-contained
 
 
@@ -251,10 +252,17 @@ def test_computational_graph_prints_the_price_and_the_gradients(quick: QuickRun)
         assert quick.numbers("computational_graph", pattern) == [gradient]
 
 
+def animation_frames(page: str) -> list[object]:
+    """The frames an animation page carries (its JSON block of changes and captions)."""
+    found = re.search(r'<script type="application/json" id="frames">(.*?)</script>', page, re.S)
+    assert found, "no frames in the page"
+    return list(json.loads(found[1])["frames"])
+
+
 def test_computational_graph_animation_has_a_frame_per_node(quick: QuickRun) -> None:
     page = (quick.out / "computational_graph_backward.html").read_text(encoding="utf-8")
     # the forward pass, then one frame per node: 5 inputs, apples, oranges, subtotal, price
-    assert page.count("<svg") == 10
+    assert len(animation_frames(page)) == 10
     assert "tax.grad += subtotal · price.grad = 650.0 · 1.0 = 650.0" in page
     assert "apple.grad += apple_num · apples.grad = 2.0 · 1.1 = 2.2" in page
 
