@@ -5,8 +5,9 @@
     Y  = Z2·W3 + B3  (identity output)
 
 ``np.dot`` works on object arrays because a Value has ``*`` and ``+``: every product and sum is
-recorded, so the whole network is one graph. The parameters are named the way ``nn`` names its
-own (``layer.1.neuron.0.w.1``), so the diagram can group each neuron and each layer.
+recorded, so the whole network is one graph. The weights and biases are ``Parameter``s, named
+the way ``nn`` names its own (``layer.1.neuron.0.w.1``), and each layer is computed inside a
+``scope``, so the diagram draws the parameters as parameters and groups each layer.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_edu import Value, topological_order
+from tinygrad_edu import Parameter, Value, scope, topological_order
 
 from .common import Report, main
 
@@ -31,32 +32,28 @@ sigmoid = np.vectorize(Value.sigmoid, otypes=[object])
 
 
 def layer_parameters(layer: int) -> tuple[np.ndarray, np.ndarray]:
-    """W and B of a layer as object arrays of labelled Values (neuron j's weights are W[:, j])."""
+    """W and B of a layer as object arrays of labelled Parameters (neuron j's weights are
+    W[:, j])."""
     w, b = WEIGHTS[layer]
     W = np.empty((len(w), len(b)), dtype=object)
     for (i, j), x in np.ndenumerate(np.array(w)):
-        W[i, j] = Value(x, f"layer.{layer}.neuron.{j}.w.{i}")
-    B = np.array([Value(x, f"layer.{layer}.neuron.{j}.b") for j, x in enumerate(b)])
+        W[i, j] = Parameter(x, f"layer.{layer}.neuron.{j}.w.{i}")
+    B = np.array([Parameter(x, f"layer.{layer}.neuron.{j}.b") for j, x in enumerate(b)])
     return W, B
-
-
-def name_neurons(outputs: np.ndarray, layer: int) -> None:
-    """Label each neuron's output with the neuron's path, which is how a diagram finds it."""
-    for j, out in enumerate(outputs):
-        out.label = f"layer.{layer}.neuron.{j}"
 
 
 def forward() -> dict[str, np.ndarray]:
     """The forward pass; every intermediate array by its course name (A1, Z1, ..., Y)."""
     x = np.array([Value(v, f"x.{i}") for i, v in enumerate(X)])
     (W1, B1), (W2, B2), (W3, B3) = (layer_parameters(k) for k in (1, 2, 3))
-    A1 = np.dot(x, W1) + B1
-    Z1 = sigmoid(A1)
-    A2 = np.dot(Z1, W2) + B2
-    Z2 = sigmoid(A2)
-    Y = np.dot(Z2, W3) + B3  # identity output: Y = A3
-    for layer, outputs in ((1, Z1), (2, Z2), (3, Y)):
-        name_neurons(outputs, layer)
+    with scope("layer.1"):
+        A1 = np.dot(x, W1) + B1
+        Z1 = sigmoid(A1)
+    with scope("layer.2"):
+        A2 = np.dot(Z1, W2) + B2
+        Z2 = sigmoid(A2)
+    with scope("layer.3"):
+        Y = np.dot(Z2, W3) + B3  # identity output: Y = A3
     return {"A1": A1, "Z1": Z1, "A2": A2, "Z2": Z2, "Y": Y}
 
 
@@ -66,7 +63,7 @@ def numbers(values: np.ndarray) -> str:
 
 
 def run(out: Path, quick: bool) -> Report:
-    """Print A1, Z1, ..., Y and render the graph, clustered by layer and neuron."""
+    """Print A1, Z1, ..., Y and render the graph, clustered by layer."""
     report = Report("forward_pass", out)
     arrays = forward()
     for name, values in arrays.items():
