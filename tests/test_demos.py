@@ -214,8 +214,7 @@ def test_forward_pass_prints_the_course_numbers(quick: QuickRun) -> None:
 
 def test_forward_pass_graph_is_clustered_by_layer_scope(quick: QuickRun) -> None:
     svg = (quick.out / "forward_pass_graph.svg").read_text(encoding="utf-8")
-    titles = re.findall(r'<g id="(clust\d+)" class="cluster">\s*<title>[^<]*</title>', svg)
-    assert len(titles) == 3  # one cluster per layer scope, nothing else
+    assert svg.count('class="cluster"') == 3  # one cluster per layer scope, nothing else
     for layer in ("layer.1", "layer.2", "layer.3"):
         assert f">{layer}</text>" in svg
 
