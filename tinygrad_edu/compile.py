@@ -42,8 +42,9 @@ What is frozen at trace time, as ``torch.jit.trace`` freezes it:
   (``max(x.data for x in xs)``).
 * **Python control flow** (``if x.data > 0:``, a loop over a count taken from the data):
   the replay repeats the branch taken when tracing.
-* **Randomness and side effects** inside fn (a dropout mask, a BatchNorm's running averages,
-  a module's train or eval mode) happen once, while tracing.
+* **Randomness and side effects** that fn's own Python code performs (``random.random()``
+  turned into a constant, a list appended to) and a module's train or eval mode happen once,
+  while tracing.
 
 Everything else is read afresh at every call: the floats of the arguments, and the ``data`` of
 every **parameter** (a leaf Value that existed before the call and that ``fn`` reaches, an
@@ -51,8 +52,24 @@ every **parameter** (a leaf Value that existed before the call and that ``fn`` r
 arrays) in the arguments are **static**: passed to ``fn`` as they are and part of the key of the
 cache, so a class index may decide the graph's structure; a call with a new structure (another
 batch size, other static values) traces again, and each structure keeps its own program.
+
+Two engine mechanisms carry randomness and side effects through the replay (``nn.Dropout`` and
+``nn.BatchNorm1d`` use them, and so can a module of one's own):
+
+* **Drawn leaves**, ``tinygrad_edu.draw(n, sampler)``: leaves whose numbers come from
+  ``sampler(n)``. The trace records each draw with its sampler; before every later call the
+  program calls the samplers again, in the order fn drew, and gives the leaves the new numbers.
+  A dropout mask is new at every step, and the random stream moves exactly as it would under
+  the interpreter (the first call uses what the trace drew).
+* **Observers**, ``tinygrad_edu.observe(nodes, update)``: the trace records them instead of
+  calling them, and every call (under ``no_grad`` too) calls ``update`` with the replayed data
+  of those nodes after its forward pass, in the order fn observed: a BatchNorm's running
+  statistics move at every compiled step as they would in the interpreter.
+
 ``check=True`` runs ``fn`` in the interpreter as well on every call and, when the results
-differ, names the node where the two graphs first part.
+differ, names the node where the two graphs first part. That run draws the random numbers (the
+replay then computes from the same ones, so both are compared on the same mask, and the stream
+still moves once per call) and leaves its observers to the replay (they are called once).
 """
 
 from __future__ import annotations
@@ -71,13 +88,18 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .engine import (
+    Sampler,
+    Trace,
+    Update,
     Value,
     enable_grad,
     is_grad_enabled,
     is_number,
     local_derivatives_at,
+    sample,
     scope,
     topological_order,
+    tracing,
 )
 from .ops import OPS
 
@@ -234,7 +256,8 @@ class _Graph(NamedTuple):
 
 
 def _read_graph(results: list[Value]) -> _Graph:
-    """Every node that fn's results depend on, as arrays in topological order."""
+    """Every node that ``results`` depend on, as arrays in topological order; ``outputs`` holds
+    the positions of ``results`` (fn's results, then the nodes it observed)."""
     nodes = _reachable(results)
     n = len(nodes)
     if n >= np.iinfo(_INDEX).max:
@@ -481,23 +504,48 @@ class _Layout(NamedTuple):
     shape: Hashable
 
 
-def _leaves(graph: _Graph, run: _Run) -> tuple[list[int], np.ndarray, list[int]]:
-    """The traced graph's leaves by kind: the positions of the parameters (leaves fn did not
-    make), of the arguments' floats (-1 for one that fn never used) and of the constants
-    (leaves recorded inside fn's scope)."""
-    index = {id(v): k for k, v in enumerate(run.inputs)}
+class _Leaves(NamedTuple):
+    """The traced graph's leaves by kind, as positions in topological order: the parameters
+    (leaves fn did not make), the arguments' floats and the drawn leaves, in the order of the
+    trace (-1 for one the graph does not hold), and the constants (leaves recorded inside fn's
+    scope)."""
+
+    parameters: list[int]
+    inputs: np.ndarray
+    drawn: np.ndarray
+    constants: list[int]
+
+
+def _leaves(graph: _Graph, run: _Run) -> _Leaves:
+    """The traced graph's leaves, by kind (see :class:`_Leaves`)."""
+    drawn_leaves = _drawn_leaves(run.trace)
+    index = {id(v): (0, k) for k, v in enumerate(run.inputs)}
+    index.update((id(v), (1, k)) for k, v in enumerate(drawn_leaves))
     parameters, constants = [], []
     inputs = np.full(len(run.inputs), -1, np.int64)
+    drawn = np.full(len(drawn_leaves), -1, np.int64)
     for i in np.flatnonzero(graph.op == 0).tolist():
         node = graph.nodes[i]
-        k = index.get(id(node))
-        if k is not None:
+        kind, k = index.get(id(node), (-1, -1))
+        if kind == 0:
             inputs[k] = i
+        elif kind == 1:
+            drawn[k] = i
         elif _recorded_in(node, run.made_here):
             constants.append(i)
         else:
             parameters.append(i)
-    return parameters, inputs, constants
+    return _Leaves(parameters, inputs, drawn, constants)
+
+
+def _drawn_leaves(trace: Trace) -> list[Value]:
+    """Every leaf that ``draw`` made while tracing, in the order drawn."""
+    return [leaf for _, leaves in trace.draws for leaf in leaves]
+
+
+def _roots(run: _Run) -> list[Value]:
+    """What a program computes: fn's results, then every node it observed."""
+    return run.results + [node for nodes, _ in run.trace.observers for node in nodes]
 
 
 def _schedule(graph: _Graph, position: np.ndarray, start: int, n_parameters: int) -> list[_Group]:
@@ -552,35 +600,51 @@ class Program:
     """One traced graph, compiled: a list of vectorised steps over a value and a gradient array.
 
     Read-only figures: ``nodes``, ``parameters`` (the parameter Values, in the order of the
-    value array), ``inputs`` (how many floats the arguments hold), ``constants``, ``schedule``
-    (the :class:`Step` of every group, in order), ``nbytes`` (the memory of its arrays),
-    ``seconds_to_trace`` and ``seconds_to_compile``.
+    value array), ``inputs`` (how many floats the arguments hold), ``drawn`` (how many leaves
+    ``draw`` makes afresh at every call), ``constants``, ``observers`` (how many ``observe``
+    updates run after every forward pass), ``schedule`` (the :class:`Step` of every group, in
+    order), ``nbytes`` (the memory of its arrays), ``seconds_to_trace`` and
+    ``seconds_to_compile``.
     """
 
     def __init__(self, graph: _Graph, run: _Run, keep: bool) -> None:
-        parameters, inputs, constants = _leaves(graph, run)
+        parameters, inputs, drawn, constants = _leaves(graph, run)
         self.parameters: list[Value] = [graph.nodes[i] for i in parameters]
         self.inputs = len(run.inputs)
+        self.drawn = drawn.size
         self.constants = len(constants)
+        self.observers = len(run.trace.observers)
         self.nodes = n = len(graph.nodes)
         self.shape = run.shape
         self.calls = 0
         self.seconds_to_trace = 0.0
         self.seconds_to_compile = 0.0
 
-        # The value array: the leaves first (parameters, inputs, constants), then the groups.
-        # position[i] is where the traced node i lives in it.
+        # The value array: the leaves first (parameters, inputs, drawn, constants), then the
+        # groups. position[i] is where the traced node i lives in it.
         position = np.empty(n, np.int64)
         used = inputs >= 0  # an argument that fn never used is not in the graph
-        leaves = np.concatenate([parameters, inputs[used], constants]).astype(np.int64)
+        drawn_used = drawn >= 0  # nor a drawn leaf that no result needs
+        leaves = np.concatenate([parameters, inputs[used], drawn[drawn_used], constants])
+        leaves = leaves.astype(np.int64)
         position[leaves] = np.arange(leaves.size)
         self._input_slots = np.flatnonzero(used)  # which floats of the arguments are read
+        self._drawn_slots = np.flatnonzero(drawn_used)  # which drawn numbers are read
+        # What to draw before every call, in the order of the trace: (sampler, how many).
+        self._draws: list[tuple[Sampler, int]] = [(s, len(v)) for s, v in run.trace.draws]
         self._values = np.zeros(n, np.float64)
         self._values[leaves.size - len(constants) : leaves.size] = graph.data[constants]
         self._grads = np.zeros(n, np.float64)
         self._groups = _schedule(graph, position, leaves.size, len(parameters))
-        self._outputs = position[graph.outputs]
-        self._reach: dict[int, np.ndarray] = {}
+        results = len(run.results)
+        self._outputs = position[graph.outputs[:results]]
+        # What to update after every forward pass: (where the observed nodes are, update).
+        observed = iter(position[graph.outputs[results:]].tolist())
+        self._observe: list[tuple[np.ndarray, Update]] = [
+            (np.array([next(observed) for _ in nodes], _INDEX), update)
+            for nodes, update in run.trace.observers
+        ]
+        self._reach: dict[int, np.ndarray | None] = {}
         self._layout = (
             _Layout(graph.names, graph.op, graph.a, graph.b, position, parameters, run.shape)
             if keep
@@ -598,6 +662,7 @@ class Program:
     def nbytes(self) -> int:
         """Bytes held by the program's arrays: values, gradients, index arrays and the rest."""
         arrays: list[Any] = [self._values, self._grads, self._outputs, self._input_slots]
+        arrays += [self._drawn_slots, *(where for where, _ in self._observe)]
         for group in self._groups:
             for each in group.inputs:
                 arrays += [each.read, each.order, each.starts, each.targets]
@@ -607,21 +672,31 @@ class Program:
         return sum(x.nbytes for x in arrays if isinstance(x, np.ndarray))
 
     def __repr__(self) -> str:
+        drawn = f" {self.drawn:,} drawn," if self.drawn else ""
+        observers = f", {self.observers:,} observers" if self.observers else ""
         return (
             f"<Program: {self.nodes:,} nodes in {len(self._groups):,} vectorised steps;"
-            f" {len(self.parameters):,} parameters, {self.inputs:,} inputs,"
-            f" {self.constants:,} constants; {self.nbytes / max(self.nodes, 1):.1f} bytes per node>"
+            f" {len(self.parameters):,} parameters, {self.inputs:,} inputs,{drawn}"
+            f" {self.constants:,} constants{observers};"
+            f" {self.nbytes / max(self.nodes, 1):.1f} bytes per node>"
         )
 
     # --- running it ----------------------------------------------------------------------------
 
-    def forward(self, inputs: np.ndarray) -> np.ndarray:
-        """Every node's value from the parameters' current data and the arguments' floats
-        (``inputs``, in the order of the trace); returns the results' values."""
+    def forward(self, inputs: np.ndarray, drawn: np.ndarray | None = None) -> np.ndarray:
+        """Every node's value from the parameters' current data, the arguments' floats
+        (``inputs``, in the order of the trace) and the drawn leaves' numbers (``drawn``, in
+        the order of the trace; None: drawn now, by :meth:`draw`); then every observer's
+        update with the new data of its nodes. Returns the results' values."""
+        if drawn is None:
+            drawn = self.draw()
         values = self._values
-        n_parameters = len(self.parameters)
-        values[:n_parameters] = np.fromiter(map(_data, self.parameters), np.float64, n_parameters)
-        values[n_parameters : n_parameters + self._input_slots.size] = inputs[self._input_slots]
+        start, stop = 0, len(self.parameters)
+        values[start:stop] = np.fromiter(map(_data, self.parameters), np.float64, stop)
+        start, stop = stop, stop + self._input_slots.size
+        values[start:stop] = inputs[self._input_slots]
+        start, stop = stop, stop + self._drawn_slots.size
+        values[start:stop] = drawn[self._drawn_slots]
         self.calls += 1
         # Division by zero and invalid operations raise (the group is then redone element by
         # element, to raise what the interpreter raises); overflow is inf, as in the interpreter.
@@ -629,8 +704,29 @@ class Program:
             for group in self._groups:
                 operands = [values[each.read] for each in group.inputs]
                 values[group.start : group.stop] = group.forward(*operands)
+        for where, update in self._observe:  # after the whole forward pass, as in the trace
+            update(values[where].tolist())
         results: np.ndarray = values[self._outputs]
         return results
+
+    def draw(self) -> np.ndarray:
+        """The numbers of every drawn leaf, drawn afresh: each sampler called in the order fn
+        called ``draw`` when traced, so the random stream is consumed as the interpreter would
+        consume it (one call per ``draw`` of the trace: a handful per step, not per node)."""
+        if not self._draws:
+            return _NOTHING
+        return np.array([x for sampler, n in self._draws for x in sample(sampler, n)], np.float64)
+
+    def drawn_by(self, run: _Run) -> np.ndarray:
+        """The numbers that ``run`` (fn run again by the interpreter, for check=True) drew: the
+        replay uses them, so that both compute from the same masks."""
+        sizes = [len(leaves) for _, leaves in run.trace.draws]
+        if sizes != [n for _, n in self._draws]:
+            raise RuntimeError(
+                f"{_FROZEN}: fn drew {_counts(sizes)} in the interpreter and"
+                f" {_counts([n for _, n in self._draws])} when traced"
+            )
+        return np.array([leaf.data for leaf in _drawn_leaves(run.trace)], np.float64)
 
     def backward(self, output: int, call: int) -> None:
         """Add d(result ``output``)/d(parameter) into every parameter's ``.grad``: the chain rule
@@ -671,9 +767,9 @@ class Program:
             parameter.grad += g
 
     def _reached_from(self, seed: int) -> np.ndarray | None:
-        """Which nodes the result at ``seed`` depends on (None: all of them, as with one result,
-        where every node of the program is one the result depends on)."""
-        if len(set(self._outputs.tolist())) == 1:
+        """Which nodes the result at ``seed`` depends on (None: all of them, as with one result
+        and nothing observed, where every node of the program is one the result depends on)."""
+        if len(set(self._outputs.tolist())) == 1 and not self._observe:
             return None
         if seed not in self._reach:
             reach = np.zeros(self.nodes, bool)
@@ -683,7 +779,9 @@ class Program:
                 if reached.any():
                     for each in group.inputs:
                         reach[_positions(each.read)[reached]] = True
-            self._reach[seed] = reach
+            # An observed statistic is usually on the way to the loss: then nothing is masked.
+            operations = self._groups[0].start if self._groups else self.nodes
+            self._reach[seed] = None if reach[operations:].all() else reach
         return self._reach[seed]
 
     # --- check=True ------------------------------------------------------------------------------
@@ -704,12 +802,12 @@ class Program:
             raise RuntimeError(
                 f"{_FROZEN}: fn returned a result of another structure than when it was traced"
             )
-        graph = _read_graph(run.results)
+        graph = _read_graph(_roots(run))
         same_size = graph.op.size == layout.op.size
         others = same_size and any(
             graph.nodes[i] is not p for i, p in zip(layout.parameters, self.parameters)
         )
-        if not others and _close(results, graph.data[graph.outputs]):
+        if not others and _close(results, graph.data[graph.outputs[: len(run.results)]]):
             return
         replayed = self._values[layout.position] if same_size else None
         difference = _first_difference(layout, graph, replayed, run, self.parameters)
@@ -720,6 +818,17 @@ _FROZEN = (
     "check=True: the replay departs from the interpreter (constants made inside fn and Python"
     " control flow are frozen at trace time)"
 )
+
+
+_NOTHING = np.empty(0, np.float64)
+
+
+def _counts(sizes: list[int]) -> str:
+    """How a message says what fn drew: "2 times (3 and 3 leaves)", "nothing"."""
+    if not sizes:
+        return "nothing"
+    each = ", ".join(map(str, sizes[:-1])) + (" and " if len(sizes) > 1 else "") + str(sizes[-1])
+    return f"{len(sizes)} time{'s' if len(sizes) > 1 else ''} ({each} leaves)"
 
 
 def _recorded_in(node: Value, made_here: object) -> bool:
@@ -862,13 +971,16 @@ class Compiled:
         program = self._programs.get(key)
         run = None
         if program is None:
-            program, run = self._trace(args)
+            # The first call computes from what the trace drew: the random stream moves once.
+            program, run, drawn = self._trace(args)
             self._remember(key, program)
         else:
             self._programs.move_to_end(key)
+            drawn = None  # drawn afresh by the program
             if self.check:
                 run = self._run(args)
-        results = program.forward(inputs)
+                drawn = program.drawn_by(run)  # the replay uses the interpreter's draws
+        results = program.forward(inputs, drawn)
         if run is not None:  # check=True: the interpreter's run, compared, then freed
             program.verify(run, results)
             del run
@@ -899,24 +1011,27 @@ class Compiled:
 
     def _run(self, args: tuple[Any, ...]) -> _Run:
         """fn run by the interpreter on Values made from the floats of ``args``, recording
-        (also inside no_grad) in a scope of its own."""
+        (also inside no_grad) in a scope of its own, its draws and observers recorded too (its
+        observers' updates are left to the replay)."""
         inputs: list[Value] = []
-        with enable_grad(), scope(self._name) as made_here:
+        with enable_grad(), scope(self._name) as made_here, tracing() as trace:
             result = self.fn(*(_traced(arg, inputs) for arg in args))
         found: list[Value] = []
         shape = _results(result, found)
-        return _Run(found, shape, inputs, made_here)
+        return _Run(found, shape, inputs, made_here, trace)
 
-    def _trace(self, args: tuple[Any, ...]) -> tuple[Program, _Run | None]:
-        """Trace fn and compile its graph; the run is kept only for check=True."""
+    def _trace(self, args: tuple[Any, ...]) -> tuple[Program, _Run | None, np.ndarray]:
+        """Trace fn and compile its graph. Returns the program, the run (kept only for
+        check=True) and the numbers the trace drew."""
         with _collector_paused():
             started = time.perf_counter()
             run = self._run(args)
             traced = time.perf_counter()
-            program = Program(_read_graph(run.results), run, keep=self.check)
+            program = Program(_read_graph(_roots(run)), run, keep=self.check)
             program.seconds_to_trace = traced - started
             program.seconds_to_compile = time.perf_counter() - traced
-        return program, run if self.check else None
+        drawn = np.array([leaf.data for leaf in _drawn_leaves(run.trace)], np.float64)
+        return program, run if self.check else None, drawn
 
     def _results(self, program: Program, data: list[float]) -> Any:
         if not is_grad_enabled():
@@ -945,13 +1060,14 @@ def _collector_paused() -> Iterator[None]:
 
 class _Run(NamedTuple):
     """One run of fn by the interpreter: its results and their shape, the Values made for the
-    floats of the arguments, and the scope it was recorded in (the leaves recorded inside it are
-    constants made by fn)."""
+    floats of the arguments, the scope it was recorded in (the leaves recorded inside it are
+    constants made by fn, unless drawn), and what it drew and observed."""
 
     results: list[Value]
     shape: Hashable
     inputs: list[Value]
     made_here: object
+    trace: Trace
 
 
 def _scope_name(fn: Callable[..., Any]) -> str:
@@ -978,9 +1094,12 @@ def compile(fn: Callable[..., Any], *, check: bool = False) -> Compiled:
 
     A leaf Value that existed before the call and that ``fn`` reaches is a parameter: its
     ``data`` is read at every call. Constants made inside ``fn`` and Python control flow are
-    frozen at trace time. ``check=True`` runs ``fn`` in the interpreter too, on every call, and
-    raises RuntimeError naming the first node where the graphs part if the results differ (by
-    more than :data:`RTOL` relative, :data:`ATOL` absolute).
+    frozen at trace time; leaves made by ``tinygrad_edu.draw`` (a dropout mask) are drawn again
+    before every call, and updates given to ``tinygrad_edu.observe`` (a BatchNorm's running
+    statistics) run after every call's forward pass, with the replayed data. ``check=True``
+    runs ``fn`` in the interpreter too, on every call (the replay then uses the numbers that
+    run drew), and raises RuntimeError naming the first node where the graphs part if the
+    results differ (by more than :data:`RTOL` relative, :data:`ATOL` absolute).
     """
     if not callable(fn):
         raise TypeError(f"compile(fn): fn is a function that returns a Value, not {_describe(fn)}")
