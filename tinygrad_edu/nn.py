@@ -22,12 +22,19 @@ subclass needs only ``__init__`` and ``forward``. Every call of a module opens a
 by its attribute (the top-level one by its class name), so each node records which module
 computed it: ``"Sequential/0"``, ``"MLP/layers.1/neurons.0"``.
 
+**Compiled.** ``Dropout`` draws its mask with ``tinygrad_edu.draw`` and ``BatchNorm1d`` updates
+its running statistics with ``tinygrad_edu.observe``, so both behave under
+``tinygrad_edu.compile`` as in the interpreter: a new mask at every compiled step, running
+statistics that move at every compiled step, and an evaluation that reads their current values.
+(A module's train or eval mode is still fixed when its function is traced.)
+
 Saving is JSON (never pickle): ``model.save("model.json")``, ``model.load("model.json")``. A file
 that does not fit the model raises a clear error and leaves the model exactly as it was.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -40,7 +47,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from .engine import Number, Parameter, Value, is_number, scope, weighted_sum
+from .engine import Number, Parameter, Value, draw, is_number, observe, scope, weighted_sum
 
 __all__ = [
     "Parameter",
@@ -853,16 +860,20 @@ class LeakyReLU(_Elementwise):
         return f"LeakyReLU(slope={self.slope!r})"
 
 
-class Dropout(_Elementwise):
+class Dropout(Module):
     """Inverted dropout, as ``torch.nn.Dropout``: in training, each entry is zeroed with
     probability p and the survivors are scaled by 1/(1 - p), so the expected output is the
     input; in evaluation (``eval()``) it is the identity.
 
-    out = x · mask / (1 - p), mask ~ Bernoulli(1 - p) drawn per entry; d out/dx = mask / (1 - p).
+    out = x · mask, mask = 0 with probability p, else 1/(1 - p), drawn per entry;
+    d out/dx = mask.
 
-    The masks are drawn entry by entry, sample by sample, from ``rng`` (a ``random.Random``;
-    default the ``random`` module): entry dropped when ``rng.random() < p``. A dropped entry is
-    ``x * 0`` (a node whose gradient passes nothing back), a kept one ``x * (1/(1-p))``.
+    The mask is drawn entry by entry, sample by sample, from ``rng`` (a ``random.Random``;
+    default the ``random`` module): entry dropped when ``rng.random() < p``. It is a list of
+    leaves made by ``tinygrad_edu.draw``, so a compiled training step draws a new mask at every
+    call, from the same stream in the same order as the interpreter would (nothing about it is
+    frozen at trace time). A dropped entry is ``x * 0`` (a node whose gradient passes nothing
+    back), a kept one ``x * (1/(1-p))``.
     """
 
     def __init__(self, p: float = 0.5, *, rng: RandomSource | None = None) -> None:
@@ -870,12 +881,20 @@ class Dropout(_Elementwise):
         if not 0 <= self.p <= 1:
             raise ValueError(f"Dropout's p is a probability in [0, 1], got {p!r}")
         self.rng = _source(rng)
-        self._scale = 1 / (1 - self.p) if self.p < 1 else 0.0
 
-    def _apply(self, x: Value) -> Value:
-        if not self.training or self.p == 0:
-            return x
-        return x * (0.0 if self.rng.random() < self.p else self._scale)
+    def forward(self, x: Input) -> Any:
+        """x · mask entry by entry in training (the identity in evaluation, or at p = 0)."""
+        rows, batched = _rows(self, x, None)
+        if self.training and self.p > 0:
+            mask = iter(draw(sum(map(len, rows)), self._mask))
+            rows = [[v * next(mask) for v in row] for row in rows]
+        return rows if batched else rows[0]
+
+    def _mask(self, n: int) -> list[float]:
+        """n entries of a mask: 0.0 where ``rng.random() < p`` (dropped), else 1/(1 - p)."""
+        p, random_ = self.p, self.rng.random
+        scale = 1 / (1 - p) if p < 1 else 0.0
+        return [0.0 if random_() < p else scale for _ in range(n)]
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p!r})"
@@ -893,10 +912,17 @@ class BatchNorm1d(Module):
       running_var_j = (1 - momentum)·running_var_j + momentum·var_j·B/(B - 1) (the unbiased
       variance). A batch needs 2 samples or more.
     * evaluation (``eval()``): y_j = weight_j · (x_j - running_mean_j) / √(running_var_j + eps)
-      + bias_j with the running statistics as constants; one sample or a batch.
+      + bias_j, the running statistics taken as constants (no gradient flows into them); one
+      sample or a batch.
 
     Parameters ``weight.{j}`` (start at 1) and ``bias.{j}`` (start at 0); the state dict also
     holds ``running_mean.{j}`` (start at 0) and ``running_var.{j}`` (start at 1).
+
+    Under ``tinygrad_edu.compile`` both work at every call: training updates the running
+    statistics through ``tinygrad_edu.observe`` (from the replayed batch statistics, after
+    every forward pass), and evaluation reads them through ``tinygrad_edu.draw`` (their current
+    values at every call), so a compiled evaluation after compiled training gives the
+    interpreter's numbers.
     """
 
     def __init__(self, n: int, *, eps: float = 1e-5, momentum: float = 0.1) -> None:
@@ -917,36 +943,53 @@ class BatchNorm1d(Module):
 
     def forward(self, x: Input) -> Any:
         """The normalised batch (training), or sample or batch (evaluation)."""
-        if not self.training:
-            return _each(self, x, self.num_features, self._with_running_statistics)
         rows, batched = _rows(self, x, self.num_features)
+        if not self.training:
+            statistics = draw(2 * self.num_features, self._running_statistics)
+            out = [self._with_running_statistics(row, statistics) for row in rows]
+            return out if batched else out[0]
         if not batched or len(rows) < 2:
             got = "one sample" if not batched else "a batch of 1"
             raise ValueError(
                 f"{self!r} in training mode normalises over a batch of 2 samples or more "
                 f"(a 2-D list or array), got {got}; call .eval() to use the running statistics"
             )
-        columns = [self._normalised_column(j, list(column)) for j, column in enumerate(zip(*rows))]
+        means, variances, columns = [], [], []
+        for j, column in enumerate(zip(*rows)):
+            mean, var, normalised = self._normalised_column(j, list(column))
+            means.append(mean)
+            variances.append(var)
+            columns.append(normalised)
+        observe(means + variances, functools.partial(self._update_running, len(rows)))
         return [list(row) for row in zip(*columns)]
 
-    def _normalised_column(self, j: int, column: list[Value]) -> list[Value]:
-        """Feature j over the batch, normalised by the batch's statistics (which it records)."""
+    def _normalised_column(self, j: int, column: list[Value]) -> tuple[Value, Value, list[Value]]:
+        """Feature j over the batch: its mean, its biased variance, and the column normalised
+        by them."""
         n = len(column)
         mean = _sum(column) / n
         centered = [x - mean for x in column]
         var = _sum([c * c for c in centered]) / n
         std = (var + self.eps).sqrt()
-        m = self.momentum
-        self.running_mean[j] = (1 - m) * self.running_mean[j] + m * mean.data
-        self.running_var[j] = (1 - m) * self.running_var[j] + m * var.data * n / (n - 1)
-        return [self.weight[j] * (c / std) + self.bias[j] for c in centered]
+        return mean, var, [self.weight[j] * (c / std) + self.bias[j] for c in centered]
 
-    def _with_running_statistics(self, x: list[Value]) -> list[Value]:
+    def _update_running(self, batch: int, statistics: list[float]) -> None:
+        """running = (1 - momentum)·running + momentum·batch statistic, from the batch's means
+        then biased variances (the variance made unbiased: ·B/(B - 1))."""
+        m, k = self.momentum, self.num_features
+        for j, (mean, var) in enumerate(zip(statistics[:k], statistics[k:])):
+            self.running_mean[j] = (1 - m) * self.running_mean[j] + m * mean
+            self.running_var[j] = (1 - m) * self.running_var[j] + m * var * batch / (batch - 1)
+
+    def _running_statistics(self, n: int) -> list[float]:
+        """The running means, then √(running variance + eps): what evaluation divides by."""
+        return [*self.running_mean, *(math.sqrt(var + self.eps) for var in self.running_var)]
+
+    def _with_running_statistics(self, x: list[Value], statistics: list[Value]) -> list[Value]:
+        means, stds = statistics[: self.num_features], statistics[self.num_features :]
         return [
-            w * ((xj - mean) / math.sqrt(var + self.eps)) + b
-            for xj, w, b, mean, var in zip(
-                x, self.weight, self.bias, self.running_mean, self.running_var
-            )
+            w * ((xj - mean) / std) + b
+            for xj, w, b, mean, std in zip(x, self.weight, self.bias, means, stds)
         ]
 
     def __repr__(self) -> str:
