@@ -510,6 +510,141 @@ def test_check_accepts_what_gives_the_same_results_by_another_path() -> None:
     assert agree(out.data, fn(Value(-5.0)).data)
 
 
+# --- what is not frozen: drawn leaves and observers ----------------------------------------------
+
+
+class Counter:
+    """A sampler that gives 1.0, 2.0, 3.0, ... one number after the other, across calls."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+        self.asked: list[int] = []
+
+    def __call__(self, n: int) -> list[float]:
+        self.asked.append(n)
+        numbers = [self.last + 1 + k for k in range(n)]
+        self.last += n
+        return numbers
+
+
+def test_drawn_leaves_are_drawn_again_before_every_call_in_the_order_fn_drew_them() -> None:
+    w = Value(10.0)
+    first, second = Counter(), Counter()
+
+    def fn(x: Value) -> Value:
+        a, b = tinygrad_edu.draw(2, first)  # two leaves from one sampler ...
+        (c,) = tinygrad_edu.draw(1, second)  # ... and one from another
+        return w * x + a * 100 + b * 10 + c
+
+    fast = tinygrad_edu.compile(fn)
+    assert fast(1.0).data == 10 + 100 + 20 + 1  # the first call uses what the trace drew
+    assert fast(1.0).data == 10 + 300 + 40 + 2  # then every call draws anew
+    out = fast(2.0)
+    assert out.data == 20 + 500 + 60 + 3
+    out.backward()
+    assert w.grad == 2.0  # a drawn leaf is no parameter: nothing else gets a gradient
+    assert (first.asked, second.asked) == ([2, 2, 2], [1, 1, 1])  # one draw per draw() a call
+    program = fast.program(1.0)
+    assert (program.drawn, program.constants, program.parameters) == (3, 2, [w])
+    assert ", 3 drawn, 2 constants;" in repr(program)
+
+
+def test_a_drawn_leaf_that_no_result_needs_is_still_drawn_so_the_stream_moves_alike() -> None:
+    unused, used = Counter(), Counter()
+
+    def fn(x: Value) -> Value:
+        tinygrad_edu.draw(3, unused)
+        return x * tinygrad_edu.draw(1, used)[0]
+
+    fast = tinygrad_edu.compile(fn)
+    assert [fast(1.0).data for _ in range(3)] == [1.0, 2.0, 3.0]
+    assert unused.last == 9.0  # three numbers a call, as the interpreter would draw them
+
+
+def test_observers_run_after_every_forward_pass_with_the_replayed_data() -> None:
+    w = Value(2.0)
+    seen: list[list[float]] = []
+
+    def fn(x: Value) -> Value:
+        h = w * x
+        tinygrad_edu.observe([h, x + 1], seen.append)  # x + 1 is on no result's path
+        return h.relu()
+
+    fast = tinygrad_edu.compile(fn)
+    assert seen == []  # tracing records the observer; the call runs it, once
+    fast(3.0)
+    assert seen == [[6.0, 4.0]]
+    w.data = -1.0
+    out = fast(5.0)
+    assert seen[-1] == [-5.0, 6.0]
+    out.backward()
+    assert w.grad == 0.0  # relu'(-5) = 0: the observed node passes nothing on
+    with no_grad():
+        fast(1.0)
+    assert seen[-1] == [-1.0, 2.0]  # forward only, and the observer still runs
+    assert "1 observers;" in repr(fast.program(1.0))
+    fn(Value(7.0))  # in the interpreter, observe calls the update at once
+    assert seen[-1] == [-7.0, 8.0] and len(seen) == 4
+
+
+def test_check_compares_with_the_interpreter_on_the_numbers_the_interpreter_drew() -> None:
+    """With check=True the interpreter's run draws, and the replay uses its numbers: one draw
+    per call (the stream moves as without check), one update per call, and both runs agree."""
+    w = Value(1.5)
+    sampler = Counter()
+    seen: list[list[float]] = []
+
+    def fn(x: Value) -> Value:
+        (m,) = tinygrad_edu.draw(1, sampler)
+        y = w * x * m
+        tinygrad_edu.observe([y], seen.append)
+        return y
+
+    fast = tinygrad_edu.compile(fn, check=True)
+    assert [fast(2.0).data for _ in range(3)] == [3.0, 6.0, 9.0]
+    assert sampler.asked == [1, 1, 1] and seen == [[3.0], [6.0], [9.0]]
+
+
+def test_check_says_when_fn_draws_other_numbers_of_leaves_than_when_traced() -> None:
+    sizes = iter([2, 3])  # a count decided in Python, frozen by the trace
+    fast = tinygrad_edu.compile(
+        lambda x: sum(tinygrad_edu.draw(next(sizes), Counter()), x), check=True
+    )
+    fast(1.0)
+    with pytest.raises(
+        RuntimeError,
+        match=r"fn drew 1 time \(3 leaves\) in the interpreter and 1 time \(2 leaves\) when traced",
+    ):
+        fast(1.0)
+
+
+@pytest.mark.parametrize(
+    "sampler, error, message",
+    [
+        (lambda n: [0.5] * (n + 1), ValueError, r"was asked for 2 numbers and gave 3$"),
+        (lambda n: np.zeros((n, 1)), ValueError, r"gave an array of shape \(2, 1\)"),
+        (lambda n: "ab", ValueError, "gave a str"),
+        (lambda n: [0.5, None], TypeError, "gave a non-number: .*NoneType"),
+        ("not a function", TypeError, "a sampler is a function of n"),
+    ],
+)
+def test_a_sampler_that_does_not_give_n_numbers_is_a_clear_error(
+    sampler: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        tinygrad_edu.draw(2, sampler)
+
+
+def test_draw_and_observe_check_their_arguments() -> None:
+    with pytest.raises(ValueError, match="n is how many leaves to draw, an int >= 0, not -1"):
+        tinygrad_edu.draw(-1, Counter())
+    with pytest.raises(TypeError, match=r"nodes\[1\] is a float"):
+        tinygrad_edu.observe([Value(1.0), 2.0], print)  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="update is a function of a list"):
+        tinygrad_edu.observe([Value(1.0)], None)  # type: ignore[arg-type]
+    assert [v.data for v in tinygrad_edu.draw(3, lambda n: np.arange(n) / 2)] == [0.0, 0.5, 1.0]
+
+
 # --- your own operations -------------------------------------------------------------------------
 
 
