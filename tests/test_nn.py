@@ -20,7 +20,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_edu import Value, check_grad, nn
+import tinygrad_edu
+from tinygrad_edu import Value, check_grad, nn, optim
 from tinygrad_edu.data import make_moons
 from tinygrad_edu.nn import ACTIVATIONS, INITS, MLP, Layer, Module, Neuron, Parameter
 
@@ -796,6 +797,119 @@ def test_batchnorm_parameters_and_repr() -> None:
     assert repr(bn) == "BatchNorm1d(2, eps=0.001, momentum=0.5)"
     with pytest.raises(ValueError, match="momentum is in"):
         nn.BatchNorm1d(2, momentum=2)
+
+
+# --- Dropout and BatchNorm1d compiled: the interpreter's numbers at every step -------------------
+
+
+def close(a: float, b: float) -> bool:
+    """Equal to 1e-12, relative (absolute near zero): what compile promises."""
+    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+
+
+def with_dropout_and_batchnorm(rng: random.Random, *, dropout: bool) -> nn.Sequential:
+    """3 → 5 (BatchNorm1d, ReLU[, Dropout 0.3 from rng]) → 2, the same weights for every rng."""
+    weights = random.Random(4)
+    return nn.Sequential(
+        nn.Linear(3, 5, init="he", rng=weights), nn.BatchNorm1d(5), nn.ReLU(),
+        *([nn.Dropout(0.3, rng=rng)] if dropout else []),
+        nn.Linear(5, 2, init="he", rng=weights),
+    )  # fmt: skip
+
+
+def loss_of(model: nn.Module) -> Callable[[Any, Any], Value]:
+    """Mean squared error of the model on a batch (X, targets): what both runs train on."""
+
+    def loss(X: Any, T: Any) -> Value:
+        terms = [(z - t) ** 2 for row, ts in zip(model(X), T) for z, t in zip(row, ts)]
+        return sum(terms[1:], terms[0]) / len(terms)
+
+    return loss
+
+
+def batch(step: int) -> tuple[np.ndarray, np.ndarray]:
+    data = np.random.default_rng(step)
+    return data.normal(size=(6, 3)), data.normal(size=(6, 2))
+
+
+def train_both(compiled_model: nn.Module, twin: nn.Module, steps: int) -> None:
+    """``steps`` of SGD on the same batches, one model compiled and its twin interpreted; at
+    every step the losses and the gradients agree to 1e-12."""
+    fast = tinygrad_edu.compile(loss_of(compiled_model))
+    opt = optim.SGD(compiled_model.parameters(), lr=0.1)
+    twin_opt = optim.SGD(twin.parameters(), lr=0.1)
+    for step in range(steps):
+        X, T = batch(step)
+        loss = fast(X, T)
+        opt.zero_grad()
+        loss.backward()
+        twin_loss = loss_of(twin)([[Value(x) for x in row] for row in X.tolist()], T.tolist())
+        twin_opt.zero_grad()
+        twin_loss.backward()
+        assert close(loss.data, twin_loss.data), step
+        for p, q in zip(compiled_model.parameters(), twin.parameters()):
+            assert close(p.grad, q.grad), (step, p.label)
+        opt.step()
+        twin_opt.step()
+    assert fast.traces == 1
+
+
+def test_a_compiled_dropout_draws_a_new_mask_at_every_call_at_the_keep_rate() -> None:
+    drop = nn.Dropout(0.25, rng=random.Random(5))
+    fast = tinygrad_edu.compile(lambda X: drop(X))
+    X = np.ones((20, 10))
+    masks = [[v.data for row in fast(X) for v in row] for _ in range(4)]
+    # entry by entry, call after call, from the one stream, as the interpreter draws them
+    replay = random.Random(5)
+    for mask in masks:
+        assert mask == [0.0 if replay.random() < 0.25 else 1 / 0.75 for _ in range(200)]
+    assert len({tuple(mask) for mask in masks}) == 4  # a new mask at every call
+    kept = sum(x > 0 for mask in masks for x in mask) / 800
+    assert kept == pytest.approx(0.75, abs=0.03)  # 0.7575 for this seed; 1 - p expected
+    assert fast.program(X).drawn == 200
+
+
+def test_a_compiled_dropout_gives_the_interpreters_gradients_for_the_same_masks() -> None:
+    """Two twins whose Dropouts draw from two generators seeded alike: the compiled one and the
+    interpreted one drop the same units at every step, so they train alike."""
+    model = with_dropout_and_batchnorm(random.Random(9), dropout=True)
+    twin = with_dropout_and_batchnorm(random.Random(9), dropout=True)
+    train_both(model, twin, steps=5)
+    assert all(close(p.data, q.data) for p, q in zip(model.parameters(), twin.parameters()))
+    assert model[3].rng.random() == twin[3].rng.random()  # both streams moved alike
+
+
+def test_batchnorm_running_statistics_after_compiled_training_equal_the_interpreters() -> None:
+    model = with_dropout_and_batchnorm(random.Random(0), dropout=False)
+    twin = with_dropout_and_batchnorm(random.Random(0), dropout=False)
+    train_both(model, twin, steps=6)
+    bn, twin_bn = model[1], twin[1]
+    assert isinstance(bn, nn.BatchNorm1d) and isinstance(twin_bn, nn.BatchNorm1d)
+    assert 0.0 not in bn.running_mean and 1.0 not in bn.running_var  # they moved from the start
+    for got, want in zip(
+        bn.running_mean + bn.running_var, twin_bn.running_mean + twin_bn.running_var
+    ):
+        assert close(got, want)
+
+
+def test_eval_after_compiled_training_gives_the_interpreters_numbers() -> None:
+    """An evaluation compiled before training reads the running statistics at every call: after
+    compiled training it gives what the interpreter gives from the twin trained interpreted."""
+    model = with_dropout_and_batchnorm(random.Random(1), dropout=True)
+    twin = with_dropout_and_batchnorm(random.Random(1), dropout=True)
+    evaluate = tinygrad_edu.compile(lambda X: model(X))
+    X, _ = batch(100)
+    model.eval()
+    before = [v.data for row in evaluate(X) for v in row]
+    model.train()
+    train_both(model, twin, steps=4)
+    model.eval()
+    twin.eval()
+    after = [v.data for row in evaluate(X) for v in row]
+    expected = [v.data for row in twin(X) for v in row]
+    assert all(close(got, want) for got, want in zip(after, expected))
+    assert not all(close(a, b) for a, b in zip(after, before))  # the statistics were not frozen
+    assert evaluate.traces == 1
 
 
 # --- saving: running statistics, and the files that must not load ---------------------------------
