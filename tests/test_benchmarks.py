@@ -77,3 +77,15 @@ def test_compiled_reports_every_step_with_the_interpreters_losses(load: object) 
         assert int(groups.replace(",", "")) < int(nodes.replace(",", ""))
         assert float(bytes_per_node) <= 64
         assert float(difference) < 1e-9  # compiled against the interpreter
+
+
+def test_viz_scaling_reports_the_training_step_diagrams_and_the_animations(load: object) -> None:
+    report = load("viz_scaling").main(["--samples", "4", "--animate", "30", "60"])  # type: ignore[operator]
+    rows = table_rows(report)
+    nodes, drawn = rows["collapse=True"][0], rows["collapse=True"][1]
+    assert int(nodes.replace(",", "")) > 2000 and int(drawn) < 60  # a box per Neuron path
+    assert rows["cluster=True"][0] == nodes and float(rows["cluster=True"][2]) > 0
+    animated = {name: row for name, row in rows.items() if name[0].isdigit()}  # by node count
+    assert len(animated) == 2
+    for seconds, megabytes in animated.values():
+        assert float(seconds) > 0 and float(megabytes) > 0

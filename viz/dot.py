@@ -70,6 +70,9 @@ LOCAL_DERIVATIVE_INK = "#b35806"
 OP_SYMBOL = {"*": "×", "/": "÷", "-": "−", "**": "^", "neg": "−x"}
 """How an operation is written in its node (others by their name: ``tanh``, ``exp``)."""
 
+LARGE_GRAPH = 500
+"""Past this many value nodes and boxes, Graphviz is asked for a quicker, rougher layout."""
+
 FORMATS = (".svg", ".png", ".pdf", ".dot", ".gv")
 """What ``write`` can produce, chosen by the file's suffix."""
 
@@ -374,7 +377,8 @@ class _Painter:
         ]
         if "constant" in present:
             kinds.append(_swatch("#ffffff", "#888888", "constant"))
-        if any(node.count > 1 for node in self.graph.values) or self.graph.boxes:
+        folded = any(node.count > 1 for node in self.graph.values)
+        if folded or any(box.calls > 1 for box in self.graph.boxes):
             kinds.append(_swatch(COUNT_TINT, INK, "×n"))
             kinds.append(_note("stands for n values or calls"))
         rows.append(_legend_row("node", kinds))
@@ -433,6 +437,11 @@ def to_digraph(
         ranksep="0.4",
         pad="0.25",
     )
+    if graph.node_count > LARGE_GRAPH:
+        # Graphviz's ordering within ranks (mclimit) and placement (nslimit) take much more
+        # than linear time: an MLP's loss of 1,200 nodes took 27 s to lay out, 1.2 s with them
+        # cut short, the picture a little less tidy (benchmarks/viz_scaling.py).
+        digraph.attr(nslimit="1", mclimit="0.1")
     digraph.attr("node", fontname=FONT, fontsize="12")
     digraph.attr("edge", fontname=FONT, arrowsize="0.7", penwidth="1.2")
     if options.color or options.edge_grads:
