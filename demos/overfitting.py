@@ -13,20 +13,18 @@ Then the same network, from the same start, twice more:
 
 Both keep the test loss down and shrink the gap between the two sets.
 
-A compiled trace freezes whatever Python decides while tracing, a dropout mask included, so the
-masks are inputs of the compiled step, drawn afresh for every step (all ones for the two runs
-without dropout, which then share one trace: multiplying by 1 changes nothing).
+The dropout run's training step is compiled like the others, ``nn.Dropout`` inside it: its mask
+is made of leaves drawn with ``tinygrad_edu.draw``, which the compiled step draws afresh at every
+call, so every step drops other units (a mask drawn as a plain number while tracing would be
+frozen, the same units dropped at every step).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from tinygrad_edu import nn, optim
 from tinygrad_edu.data import load_digits, train_test_split
@@ -42,31 +40,16 @@ DROPOUT = 0.5
 RUNS = ("no regularisation", f"weight decay λ = {WEIGHT_DECAY:g}", f"dropout p = {DROPOUT:g}")
 
 
-def network(hidden: int) -> nn.Sequential:
-    """64-hidden-hidden-10 with ReLU, a Dropout after each hidden layer (used by one run)."""
+def network(hidden: int, p: float) -> nn.Sequential:
+    """64-hidden-hidden-10 with ReLU, a Dropout(p) after each hidden layer (p = 0: the identity,
+    so both networks have the same layers, names and initial weights)."""
     rng = random.Random(SEED)
+    masks = random.Random(SEED)  # the dropout masks' own stream
     return nn.Sequential(
-        nn.Linear(64, hidden, rng=rng), nn.ReLU(), nn.Dropout(DROPOUT),
-        nn.Linear(hidden, hidden, rng=rng), nn.ReLU(), nn.Dropout(DROPOUT),
+        nn.Linear(64, hidden, rng=rng), nn.ReLU(), nn.Dropout(p, rng=masks),
+        nn.Linear(hidden, hidden, rng=rng), nn.ReLU(), nn.Dropout(p, rng=masks),
         nn.Linear(hidden, 10, rng=rng),
     )  # fmt: skip
-
-
-def masked(model: nn.Sequential) -> Callable[..., Any]:
-    """The model's training forward pass with each Dropout's mask given as an input: x·mask,
-    the mask 0 (dropped) or 1/(1-p) (kept) per unit and sample, as ``nn.Dropout`` draws it."""
-
-    def forward(X: Any, *masks: Any) -> Any:
-        given = iter(masks)
-        for module in model:
-            if isinstance(module, nn.Dropout):
-                mask = next(given)
-                X = [[x * m for x, m in zip(row, mask_row)] for row, mask_row in zip(X, mask)]
-            else:
-                X = module(X)
-        return X
-
-    return forward
 
 
 def run(out: Path, quick: bool) -> Report:
@@ -78,28 +61,23 @@ def run(out: Path, quick: bool) -> Report:
     X_train, y_train = X_train[: size["train"]], y_train[: size["train"]]
     X_test, y_test = X_test[: size["test"]], y_test[: size["test"]]
     hidden, batch = size["hidden"], len(X_train)  # full batch
-    model = network(hidden)
+    model, with_dropout = network(hidden, 0.0), network(hidden, DROPOUT)
     start = model.state_dict()
-    classifier = Classifier(model, 10, batch_size=batch, forward=masked(model))
+    plain = Classifier(model, 10, batch_size=batch)  # one compiled step for the first two runs
+    classifiers = [plain, plain, Classifier(with_dropout, 10, batch_size=batch)]
+    decays = [0.0, WEIGHT_DECAY, 0.0]
     report.say(
         f"{len(X_train)} training images, {len(X_test)} test images; network 64-{hidden}-"
         f"{hidden}-10 ({len(model.parameters())} parameters), Adam lr {LR}, full batch, "
         f"{size['epochs']} epochs, compiled"
     )
-    ones = tuple(np.ones((batch, hidden)) for _ in range(2))
-    masks = np.random.default_rng(SEED)
-
-    def dropout() -> tuple[np.ndarray, ...]:
-        return tuple((masks.random((batch, hidden)) >= DROPOUT) / (1 - DROPOUT) for _ in range(2))
-
-    settings = [(0.0, lambda: ones), (WEIGHT_DECAY, lambda: ones), (0.0, dropout)]
     curves = []
-    for name, (decay, extra) in zip(RUNS, settings):
-        model.load_state_dict(start)  # every run from the same weights
-        optimizer = optim.AdamW(model.parameters(), lr=LR, weight_decay=decay)
+    for name, classifier, decay in zip(RUNS, classifiers, decays):
+        classifier.model.load_state_dict(start)  # every run from the same weights
+        optimizer = optim.AdamW(classifier.model.parameters(), lr=LR, weight_decay=decay)
         run_curves, epochs = Curves(), []
         for epoch in progress(range(size["epochs"]), total=size["epochs"], desc=name, quick=quick):
-            classifier.epoch(optimizer, X_train, y_train, seed=epoch, extra=extra)
+            classifier.epoch(optimizer, X_train, y_train, seed=epoch)
             if (epoch + 1) % size["every"] == 0 or epoch == 0:
                 epochs.append(epoch + 1)
                 run_curves.record("train", classifier.score(X_train, y_train))
