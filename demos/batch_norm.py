@@ -11,8 +11,10 @@ signal at every layer, so that without normalisation nothing reaches the output 
 stays at log 10; and He's, N(0, 2/fan-in), made for ReLU. Batch normalisation trains both.
 
 The curves are the loss of each training batch (training mode: the batch's own statistics).
-A compiled step replays the graph only, so BatchNorm1d's running statistics (kept by Python on
-the side, for evaluation) are not updated by it; the demo does not evaluate in eval mode.
+After training, each run is scored on digits it never saw, in evaluation mode: BatchNorm1d then
+normalises with its running statistics, which the compiled training step moved at every step
+(``tinygrad_edu.observe``) and which the compiled scoring reads at every call
+(``tinygrad_edu.draw``), as the interpreter would.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from tinygrad_edu import nn, optim
-from tinygrad_edu.data import load_digits
+from tinygrad_edu.data import load_digits, train_test_split
 
 from .common import Classifier, Report, main, progress
 
@@ -60,17 +62,19 @@ def smooth(values: list[float], window: int) -> np.ndarray:
 
 
 def run(out: Path, quick: bool) -> Report:
-    """Train the four runs (two inits, with and without batch norm); plot their losses."""
+    """Train the four runs (two inits, with and without batch norm); plot their losses and
+    report each one's test accuracy in evaluation mode."""
     report = Report("batch_norm", out)
     size = QUICK if quick else FULL
     X, y = load_digits()
-    X = X / 16.0
+    X, X_test, y, y_test = train_test_split(X / 16.0, y, test_size=0.2, seed=SEED)
     width, depth, steps = size["width"], size["depth"], size["steps"]
     report.say(
-        f"{len(X)} digits; {depth} hidden layers of {width} ReLU units; SGD lr {LR}, "
-        f"batches of {BATCH_SIZE}, {steps} steps, compiled"
+        f"{len(X)} training digits, {len(X_test)} test digits; {depth} hidden layers of {width}"
+        f" ReLU units; SGD lr {LR}, batches of {BATCH_SIZE}, {steps} steps, compiled"
     )
     losses: dict[tuple[str, bool], list[float]] = {}
+    accuracies: dict[tuple[str, bool], float] = {}
     for batch_norm in (False, True):
         # One model per architecture, compiled once; each init is loaded into it.
         model = network(width, depth, batch_norm, "pytorch")
@@ -85,23 +89,34 @@ def run(out: Path, quick: bool) -> Report:
                 batch = batches.choice(len(X), BATCH_SIZE, replace=False)
                 run_losses.append(classifier.step(optimizer, X[batch], y[batch]))
             losses[init, batch_norm] = run_losses
+            # eval mode: the running statistics that the compiled steps kept moving
+            accuracies[init, batch_norm] = classifier.score(X_test, y_test).accuracy
             window = size["window"]
             first, last = np.mean(run_losses[:window]), np.mean(run_losses[-window:])
             report.say(
                 f"{name:<32} loss: first {window} steps {first:.4f}, last {window} steps {last:.4f}"
             )
-    report.figure(figure(losses, size["window"]), "batch_norm.png")
+            report.say(
+                f"{name:<32} test accuracy {100 * accuracies[init, batch_norm]:.1f}% (eval mode)"
+            )
+    report.figure(figure(losses, accuracies, size["window"]), "batch_norm.png")
     return report
 
 
-def figure(losses: dict[tuple[str, bool], list[float]], window: int) -> plt.Figure:
-    """One panel per init: the batch losses with and without batch norm."""
+def figure(
+    losses: dict[tuple[str, bool], list[float]],
+    accuracies: dict[tuple[str, bool], float],
+    window: int,
+) -> plt.Figure:
+    """One panel per init: the batch losses with and without batch norm, and each run's test
+    accuracy in the legend."""
     fig, axes = plt.subplots(1, len(INITS), figsize=(12, 4.6), sharey=True)
     for ax, (init, title) in zip(axes, INITS.items()):
         for batch_norm, colour in ((False, "C0"), (True, "C3")):
             values = losses[init, batch_norm]
             steps = np.arange(1, len(values) + 1)
             label = "with batch norm" if batch_norm else "without"
+            label += f" (test accuracy {100 * accuracies[init, batch_norm]:.1f}%)"
             ax.plot(steps, values, color=colour, alpha=0.2, linewidth=0.8)
             ax.plot(steps, smooth(values, window), color=colour, label=label, linewidth=2)
         ax.axhline(np.log(10), color="grey", linestyle=":", linewidth=1)
