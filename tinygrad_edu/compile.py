@@ -543,6 +543,11 @@ def _drawn_leaves(trace: Trace) -> list[Value]:
     return [leaf for _, leaves in trace.draws for leaf in leaves]
 
 
+def _drawn_numbers(trace: Trace) -> np.ndarray:
+    """The numbers of the leaves that ``draw`` made while tracing, in the order drawn."""
+    return np.array([leaf.data for leaf in _drawn_leaves(trace)], np.float64)
+
+
 def _roots(run: _Run) -> list[Value]:
     """What a program computes: fn's results, then every node it observed."""
     return run.results + [node for nodes, _ in run.trace.observers for node in nodes]
@@ -726,7 +731,7 @@ class Program:
                 f"{_FROZEN}: fn drew {_counts(sizes)} in the interpreter and"
                 f" {_counts([n for _, n in self._draws])} when traced"
             )
-        return np.array([leaf.data for leaf in _drawn_leaves(run.trace)], np.float64)
+        return _drawn_numbers(run.trace)
 
     def backward(self, output: int, call: int) -> None:
         """Add d(result ``output``)/d(parameter) into every parameter's ``.grad``: the chain rule
@@ -1030,8 +1035,7 @@ class Compiled:
             program = Program(_read_graph(_roots(run)), run, keep=self.check)
             program.seconds_to_trace = traced - started
             program.seconds_to_compile = time.perf_counter() - traced
-        drawn = np.array([leaf.data for leaf in _drawn_leaves(run.trace)], np.float64)
-        return program, run if self.check else None, drawn
+        return program, run if self.check else None, _drawn_numbers(run.trace)
 
     def _results(self, program: Program, data: list[float]) -> Any:
         if not is_grad_enabled():

@@ -376,7 +376,8 @@ def observe(nodes: Sequence[Value], update: Update) -> None:
     nodes, so the statistics move at every step as the interpreter would move them.
     """
     if not isinstance(nodes, (list, tuple)):
-        raise TypeError(f"observe(nodes, update): nodes is a list of Values, not {nodes!r}")
+        kind = type(nodes).__name__
+        raise TypeError(f"observe(nodes, update): nodes is a list of Values, not a {kind}")
     observed = list(nodes)
     for i, node in enumerate(observed):
         if not isinstance(node, Value):
