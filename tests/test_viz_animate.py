@@ -7,6 +7,7 @@ replay multiplied. The neuron is the classic one, o = tanh(x1*w1 + x2*w2 + b).
 
 from __future__ import annotations
 
+import html
 import importlib
 import json
 import random
@@ -19,13 +20,20 @@ from pathlib import Path
 import pytest
 from examples import neuron
 from hypothesis import assume, given
-from PIL import Image
+from PIL import Image, ImageDraw
 from test_gradients_property import Tree, build, points, trees
 
 import viz
 from tinygrad_edu import Value, local_derivatives, nn, topological_order
 from tinygrad_edu.formatting import format_number
-from viz.animate import Frame, backward_frames, final_grads, local_formula, node_names
+from viz.animate import (
+    Frame,
+    backward_frames,
+    caption_fonts,
+    final_grads,
+    local_formula,
+    node_names,
+)
 from viz.dot import grad_colors
 from viz.graph import TooManyNodesError, build_graph
 from viz.options import DrawOptions
@@ -447,3 +455,77 @@ def test_the_command_line_refuses_another_animation_suffix(tmp_path: Path) -> No
     )  # fmt: skip
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert ".html" in done.stderr and ".gif" in done.stderr
+
+
+# --- inline in Jupyter --------------------------------------------------------------------------
+
+
+def test_without_a_path_animate_returns_a_player_that_writes_nothing(tmp_path: Path) -> None:
+    player = viz.animate(neuron())
+    assert isinstance(player, viz.Animation) and len(player.frames) == 11
+    assert list(tmp_path.iterdir()) == []
+    assert "11 frames" in repr(player)
+
+
+def test_the_player_is_its_own_document_an_iframe_whose_srcdoc_is_the_page() -> None:
+    player = viz.animate(neuron())
+    shown = player._repr_html_()
+    found = re.fullmatch(r'<iframe srcdoc="([^"]*)" sandbox="allow-scripts" (.*)></iframe>', shown)
+    assert found is not None  # one element; the page lives only inside it, quoted
+    page = html.unescape(found[1])
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 1
+    assert "<h1>" not in page and "<h1>" in player.html()  # no page title inside a notebook
+    assert page_data(page) == page_data(player.html())
+    height = re.search(r"height: (\d+)px", found[2])
+    assert height is not None and 300 < int(height[1]) < 900
+
+
+@pytest.mark.parametrize("suffix", [".html", ".gif"])
+def test_save_writes_the_page_or_the_gif_by_the_suffix(tmp_path: Path, suffix: str) -> None:
+    player = viz.animate(neuron())
+    path = player.save(tmp_path / f"o{suffix}")
+    assert path == tmp_path / f"o{suffix}"
+    if suffix == ".html":
+        assert path.read_text(encoding="utf-8") == player.html()
+    else:
+        with Image.open(path) as gif:
+            assert gif.n_frames == 11
+    with pytest.raises(ValueError, match=r"use one of \.html, \.gif"):
+        player.save(tmp_path / "o.mp4")
+
+
+# --- captions in Chinese -------------------------------------------------------------------------
+
+
+def glyph(font: object, text: str) -> bytes:
+    """The pixels of ``text`` drawn alone in ``font``."""
+    picture = Image.new("L", (64, 64), 0)
+    ImageDraw.Draw(picture).text((4, 4), text, font=font, fill=255)  # type: ignore[arg-type]
+    return picture.tobytes()
+
+
+MISSING = "\U0010fffd"  # a private-use character no font draws: its missing-glyph box
+
+
+def test_gif_captions_with_chinese_labels_use_a_cjk_font_whose_glyphs_are_real() -> None:
+    plain_title, _ = caption_fonts(["x.grad += 1"])
+    # the captions' usual font has no 蘋: it draws the missing-glyph box (why this is needed)
+    assert glyph(plain_title, "蘋") == glyph(plain_title, MISSING)
+    for font in caption_fonts(["蘋果.grad += 2 · y.grad = 2.0 · 1.0 = 2.0"]):
+        apple, fruit, box = glyph(font, "蘋"), glyph(font, "果"), glyph(font, MISSING)
+        assert len({apple, fruit, box}) == 3  # two real glyphs, each unlike the box
+        assert apple.count(0) < len(apple)  # and not blank
+
+
+def test_a_chinese_label_is_drawn_in_the_gif_caption(tmp_path: Path) -> None:
+    """The same caption with the label's two characters swapped looks different: glyphs, not
+    two identical boxes."""
+    bands = []
+    for label in ("蘋果", "果蘋"):
+        x = Value(2.0, label=label)
+        y = x * 3
+        y.label = "y"
+        with Image.open(viz.animate(y, tmp_path / f"{label}.gif")) as gif:
+            gif.seek(1)  # "y = 蘋果 * c1, the output: ..." and "蘋果.grad += ..."
+            bands.append(gif.convert("RGB").crop((0, 0, gif.width, 70)).tobytes())
+    assert bands[0] != bands[1]

@@ -17,6 +17,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 
 import viz
 
@@ -153,3 +154,53 @@ def test_the_slider_jumps_to_any_frame_with_every_gradient_so_far(
         "arguments[0].value = 1; arguments[0].dispatchEvent(new Event('input'));", slider
     )
     assert grad_of(browser, "x1") == "grad 0.0000" and highlighted(browser) == ["o"]
+
+
+# --- players inside a notebook ------------------------------------------------------------------
+
+
+def position(driver: WebDriver, frame: WebElement) -> str:
+    """The position line of the player in ``frame``, read from inside its own document."""
+    driver.switch_to.frame(frame)
+    try:
+        return str(driver.find_element(By.ID, "position").text)
+    finally:
+        driver.switch_to.default_content()
+
+
+def test_two_players_on_one_page_step_on_their_own_and_leave_typing_alone(
+    browser: WebDriver, tmp_path: Path
+) -> None:
+    """As in a notebook: two animations inline (each its own document) and a cell being typed."""
+    first, second = viz.animate(neuron()), viz.animate(neuron() * 2)
+    page = tmp_path / "notebook.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
+        f"{first._repr_html_()}<textarea id='cell'></textarea>{second._repr_html_()}"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    browser.get(page.resolve().as_uri())
+    one, two = browser.find_elements(By.TAG_NAME, "iframe")
+    assert position(browser, one) == position(browser, two) == "forward pass"
+
+    browser.switch_to.frame(one)  # the first player's Next button, twice
+    browser.find_element(By.ID, "next").click()
+    browser.find_element(By.ID, "next").click()
+    browser.switch_to.default_content()
+    assert position(browser, one) == "step 2 of 10"
+    assert position(browser, two) == "forward pass"
+
+    browser.switch_to.frame(two)  # the second player, by its keys, once it has the focus
+    browser.find_element(By.ID, "next").click()
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
+    browser.switch_to.default_content()
+    assert position(browser, two) == "step 3 of 12"
+    assert position(browser, one) == "step 2 of 10"
+
+    cell = browser.find_element(By.ID, "cell")
+    cell.click()
+    cell.send_keys("x = 1 + 2", Keys.ARROW_LEFT, Keys.ARROW_RIGHT, " ")
+    assert cell.get_attribute("value") == "x = 1 + 2 "  # every space typed, no player's key
+    assert position(browser, one) == "step 2 of 10"
+    assert position(browser, two) == "step 3 of 12"

@@ -8,6 +8,7 @@
 >>> digraph = viz.draw(y)               # a graphviz.Digraph: shows inline in Jupyter
 >>> path = viz.render(y, "y.dot")        # .svg .png .pdf need Graphviz's `dot`; .dot/.gv do not
 >>> page = viz.animate(y, "y.html")      # the backward pass step by step (or a .gif)
+>>> player = viz.animate(y)              # an Animation: plays inline in Jupyter; .save(path)
 
 Options (keywords of ``draw``, ``render`` and ``animate``, and flags of ``python -m viz``):
 ``rankdir="LR"`` or ``"TB"``, ``precision=4``, ``edge_grads=False``, ``color=True``,
@@ -30,7 +31,7 @@ import graphviz
 
 from tinygrad_edu import Value
 
-from .animate import animate
+from .animate import Animation, animate
 from .dot import GraphvizNotFoundError, to_digraph, write
 from .explore import explore as explore
 from .graph import TooManyNodesError, build_graph
@@ -40,6 +41,7 @@ __all__ = [
     "draw",
     "render",
     "animate",
+    "Animation",
     "DrawOptions",
     "GraphvizNotFoundError",
     "TooManyNodesError",

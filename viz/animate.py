@@ -24,6 +24,7 @@ Unlabelled nodes get names made from their operation (``mul1``, ``add2``, ``tanh
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import math
@@ -34,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from tinygrad_edu import OPS, Value, local_derivatives, topological_order
 from tinygrad_edu.formatting import format_number
@@ -45,8 +46,10 @@ from .options import DrawOptions
 
 __all__ = [
     "animate",
+    "Animation",
     "backward_frames",
     "final_grads",
+    "caption_fonts",
     "node_names",
     "Frame",
     "Step",
@@ -56,6 +59,9 @@ __all__ = [
 
 ANIMATION_FORMATS = (".html", ".gif")
 """What ``animate`` can write, chosen by the file's suffix."""
+
+NOTEBOOK_WIDTH = 900
+"""The width, in pixels, a player in a notebook is sized for (its height follows from it)."""
 
 CURRENT = "#e8590c"
 """The outline of the node being processed and of the edges that carry its gradient."""
@@ -289,6 +295,16 @@ class _Movie:
         styling = Styling(grad=lambda _: 0.0, grad_width=lambda cell: widths.get(cell, 0))
         self.digraph = to_digraph(self.graph, options, styling)
 
+    def height(self) -> int:
+        """About how many pixels tall the page without heading is, in a notebook's width: the
+        controls, the tallest caption, the diagram scaled to fit, the key line."""
+        found = _VIEWBOX.search(self.svg)
+        width, height = (float(found[3]), float(found[4])) if found else (600.0, 300.0)
+        scale = min(1.0, NOTEBOOK_WIDTH / (width * 4 / 3))  # points to pixels, then to fit
+        lines = max(sum(text.count("\n") + 1 for text in f.caption) for f in self.frames)
+        caption = max(72, 24 + 22 * lines)
+        return round(40 + 58 + 12 + caption + 12 + height * 4 / 3 * scale + 26 + 40 + 32)
+
     def _changes(self) -> tuple[list[list[list[str]]], dict[str, int]]:
         cells = grad_cells(self.graph)
         cell_of = {value: cell for cell, values in cells.items() for value in values}
@@ -347,8 +363,9 @@ class _Movie:
         """The diagram as SVG, every grad cell's text and fill given the cell's id."""
         return _tag_cells(pipe(self.digraph, "svg").decode("utf-8"), self.graph)
 
-    def page(self) -> str:
-        """The self-contained HTML page."""
+    def page(self, heading: bool = True) -> str:
+        """The self-contained HTML page (with its title and a line on what it shows, unless
+        ``heading`` is False: a player inside a notebook has its own context)."""
         frames = [
             {"c": changes, "n": current, "t": list(frame.caption)}
             for frame, changes, current in zip(self.frames, self.changes, self.current)
@@ -356,7 +373,8 @@ class _Movie:
         data = json.dumps({"frames": frames, "reach": self.reach}, ensure_ascii=False)
         data = data.replace("<", "\\u003c")  # no "</script>" can end the block early
         return (
-            _PAGE.replace("{svg}", _inline_svg(self.svg))
+            _PAGE.replace("{heading}", _HEADING if heading else "")
+            .replace("{svg}", _inline_svg(self.svg))
             .replace("{last}", str(len(self.frames) - 1))
             .replace("{data}", data)
         )
@@ -412,31 +430,96 @@ def _inline_svg(svg: str) -> str:
     return re.sub(r"<title>.*?</title>\n?", "", svg, flags=re.S)
 
 
-def animate(root: Value, path: str | Path, **options: Any) -> Path:
-    """Step through ``root``'s backward pass, one node per frame, into the file ``path``.
+class Animation:
+    """The backward pass of one graph, ready to play: inline in Jupyter (this object is shown as
+    a player), or saved with :meth:`save` as a page or a GIF.
 
-    ``.html``: one self-contained page (no network): the diagram once, as inline SVG, and per
-    frame its changes, with play/pause, previous/next, a slider, the arrow keys and the caption.
-    ``.gif``: the same frames on the same layout, each with its caption. Options: those of
-    :func:`viz.draw`. The graph is only read: ``.grad`` fields stay as they were. Raises
-    ValueError for another suffix, TooManyNodesError past ``max_nodes``. Returns the path.
+    The player is its own document, an ``<iframe>`` whose ``srcdoc`` is the self-contained
+    page: its styles and script cannot touch the notebook, several players on one page work
+    independently, and its keys (arrows, space) act only while it has the focus.
     """
+
+    def __init__(self, root: Value, options: DrawOptions) -> None:
+        self._movie = _Movie(root, options)
+
+    @property
+    def frames(self) -> list[Frame]:
+        """The frames: the forward pass, then one per node in the order backward() visits."""
+        return self._movie.frames
+
+    def html(self) -> str:
+        """The self-contained page, as :meth:`save` writes it to a .html file."""
+        return self._movie.page()
+
+    def gif(self) -> bytes:
+        """The GIF, as :meth:`save` writes it to a .gif file (needs Pillow)."""
+        return _gif(self._movie)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the animation to ``path``: ``.html`` (a self-contained page) or ``.gif``, by
+        its suffix; any other suffix is a ValueError. Returns the path."""
+        path = _animation_path(path)
+        if path.suffix.lower() == ".html":
+            path.write_text(self.html(), encoding="utf-8")
+        else:
+            path.write_bytes(self.gif())
+        return path
+
+    def _repr_html_(self) -> str:
+        """The player, for Jupyter: an iframe holding the page (without its heading)."""
+        page = self._movie.page(heading=False)
+        return (
+            f'<iframe srcdoc="{html.escape(page, quote=True)}" sandbox="allow-scripts" '
+            f'title="backpropagation, one node at a time" loading="lazy" '
+            f'style="width: 100%; height: {self._movie.height()}px; border: 0; '
+            f'resize: vertical; overflow: auto"></iframe>'
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<Animation of {len(self.frames)} frames: shown as a player in Jupyter; "
+            f".save('backprop.html') or .save('backprop.gif')>"
+        )
+
+
+def _animation_path(path: str | Path) -> Path:
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in ANIMATION_FORMATS:
+    if path.suffix.lower() not in ANIMATION_FORMATS:
         raise ValueError(
             f"cannot tell the animation format of {str(path)!r}: "
             f"use one of {', '.join(ANIMATION_FORMATS)}"
         )
-    movie = _Movie(root, DrawOptions.from_keywords(options))
-    if suffix == ".html":
-        path.write_text(movie.page(), encoding="utf-8")
-    else:
-        path.write_bytes(_gif(movie))
     return path
 
 
+@overload
+def animate(root: Value, path: None = None, **options: Any) -> Animation: ...
+@overload
+def animate(root: Value, path: str | Path, **options: Any) -> Path: ...
+def animate(root: Value, path: str | Path | None = None, **options: Any) -> Animation | Path:
+    """Step through ``root``'s backward pass, one node per frame.
+
+    Without ``path``: an :class:`Animation`, which Jupyter shows as a player (and which
+    ``.save(path)`` writes). With ``path``: the animation written there, and the path returned:
+    ``.html``, one self-contained page (no network): the diagram once, as inline SVG, and per
+    frame its changes, with play/pause, previous/next, a slider, the arrow keys and the caption;
+    ``.gif``, the same frames on the same layout, each with its caption. Options: those of
+    :func:`viz.draw`. The graph is only read: ``.grad`` fields stay as they were. Raises
+    ValueError for another suffix, TooManyNodesError past ``max_nodes``.
+    """
+    settings = DrawOptions.from_keywords(options)
+    if path is None:
+        return Animation(root, settings)
+    target = _animation_path(path)  # checked before any work
+    return Animation(root, settings).save(target)
+
+
 # --- the page --------------------------------------------------------------------------------
+
+_HEADING = """<h1>Backpropagation, one node at a time</h1>
+<p class="lead">First the forward pass; then <code>backward()</code> visits each node after every
+node that uses it, and passes its gradient on to its inputs by the chain rule.</p>
+"""
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -483,10 +566,7 @@ _PAGE = """<!DOCTYPE html>
 </head>
 <body>
 <main>
-<h1>Backpropagation, one node at a time</h1>
-<p class="lead">First the forward pass; then <code>backward()</code> visits each node after every
-node that uses it, and passes its gradient on to its inputs by the chain rule.</p>
-<div class="controls">
+{heading}<div class="controls">
   <button id="previous" type="button" title="previous (left arrow)">&#9664;</button>
   <button id="play" type="button" title="play / pause (space)">Play</button>
   <button id="next" type="button" title="next (right arrow)">&#9654;</button>
@@ -675,14 +755,74 @@ def _font(size: float, *files: str) -> Any:
     return ImageFont.load_default(size=size)
 
 
-def _font_file(pattern: str) -> str | None:
-    """The file fontconfig picks for ``pattern`` (the font Graphviz draws with), if any."""
+def _font_file(pattern: str) -> tuple[str, str, int] | None:
+    """(family, file, face index) of the font fontconfig picks for ``pattern`` (the font
+    Graphviz draws with), if fontconfig is there."""
     if shutil.which("fc-match") is None:
         return None
     done = subprocess.run(
-        ["fc-match", "-f", "%{file}", pattern], capture_output=True, text=True, check=False
+        ["fc-match", "-f", "%{family}|%{file}|%{index}", pattern],
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    return done.stdout.strip() or None
+    parts = done.stdout.strip().split("|")
+    if len(parts) != 3 or not parts[1]:
+        return None
+    family, file, index = parts
+    return family, file, int(index) if index.isdigit() else 0
+
+
+CJK_FONTS = (
+    ("Noto Sans CJK TC:bold", "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 3),
+    ("Noto Sans Mono CJK TC", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 8),
+)
+"""The fonts for captions with Chinese, Japanese or Korean text (titles, then steps): Noto CJK
+(Debian's fonts-noto-cjk), found by fontconfig, else at Debian's path, in its Traditional
+Chinese face."""
+
+
+def _cjk_font(size: float, pattern: str, path: str, face: int) -> Any:
+    """The Noto CJK font ``pattern`` names, or None when it is not installed."""
+    from PIL import ImageFont
+
+    found = _font_file(pattern)
+    places = [(found[1], found[2])] if found and "CJK" in found[0] else []
+    places.append((path, face))
+    for file, index in places:
+        try:
+            return ImageFont.truetype(file, size, index=index)
+        except OSError:
+            continue
+    return None
+
+
+def _is_cjk(text: str) -> bool:
+    """Whether ``text`` has a character from the CJK blocks (Chinese, Japanese, Korean and
+    their punctuation), which the captions' usual fonts lack."""
+    return any(
+        0x2E80 <= ord(ch) <= 0x9FFF or 0xAC00 <= ord(ch) <= 0xD7AF or 0xF900 <= ord(ch) <= 0xFFEF
+        or 0x20000 <= ord(ch) <= 0x3FFFF
+        for ch in text
+    )  # fmt: skip
+
+
+def caption_fonts(texts: Sequence[str]) -> tuple[Any, Any]:
+    """The Pillow fonts (titles, steps) for GIF captions with these texts: DejaVu Sans Bold and
+    DejaVu Sans Mono, or, when a text has CJK characters (a label such as 蘋果), Noto Sans CJK
+    Bold and Noto Sans Mono CJK if installed, so that they are drawn rather than boxes."""
+    if any(_is_cjk(text) for text in texts):
+        (title, title_file, title_face), (step, step_file, step_face) = CJK_FONTS
+        fonts = (
+            _cjk_font(_FONT_SIZE, title, title_file, title_face),
+            _cjk_font(_FONT_SIZE - 1, step, step_file, step_face),
+        )
+        if fonts[0] is not None and fonts[1] is not None:
+            return fonts
+    return (
+        _font(_FONT_SIZE, "DejaVuSans-Bold.ttf", "DejaVuSans.ttf"),
+        _font(_FONT_SIZE - 1, "DejaVuSansMono.ttf", "DejaVuSans.ttf"),
+    )
 
 
 def _gif(movie: _Movie) -> bytes:
@@ -716,7 +856,8 @@ def _gif(movie: _Movie) -> bytes:
         )
 
     faded = Image.blend(drawn, Image.new("RGB", drawn.size, "#ffffff"), _FADE)
-    number_font = _font(12 * scale, _font_file("Helvetica") or "", "DejaVuSans.ttf")
+    helvetica = _font_file("Helvetica")
+    number_font = _font(12 * scale, helvetica[1] if helvetica else "", "DejaVuSans.ttf")
     caption = _Captions(movie.frames)
     width = max(drawn.width, caption.width)
     canvas = drawn.copy()
@@ -786,8 +927,7 @@ class _Captions:
     def __init__(self, frames: Sequence[Frame]) -> None:
         from PIL import Image, ImageDraw
 
-        self.title_font = _font(_FONT_SIZE, "DejaVuSans-Bold.ttf", "DejaVuSans.ttf")
-        self.step_font = _font(_FONT_SIZE - 1, "DejaVuSansMono.ttf", "DejaVuSans.ttf")
+        self.title_font, self.step_font = caption_fonts([t for f in frames for t in f.caption])
         self.count = len(frames)
         measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
         widest = max(
