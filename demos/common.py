@@ -202,41 +202,29 @@ class Classifier:
     every node stays a scalar of the same graph, only the bookkeeping leaves Python. Targets
     go in one-hot (floats: the same program serves every set of labels) and every batch has
     ``batch_size`` samples (an epoch drops the remainder; scoring pads the last batch), so each
-    function is traced exactly once.
-
-    ``forward(X, *extra)`` is what the training step computes from a batch (default:
-    ``model(X)``); ``extra`` are float arrays given to :meth:`step`, traced like the batch, so
-    they can change at every step (the demo of dropout draws its masks this way: a mask drawn
-    in Python inside the step would be frozen at trace time, as every constant is).
+    function is traced exactly once. A Dropout's masks are drawn anew at every replayed step
+    and a BatchNorm1d's running statistics move with every step, as in the interpreter.
     """
 
-    def __init__(
-        self,
-        model: nn.Module,
-        classes: int,
-        *,
-        batch_size: int,
-        forward: Callable[..., Any] | None = None,
-    ) -> None:
+    def __init__(self, model: nn.Module, classes: int, *, batch_size: int) -> None:
         self.model = model
         self.classes = classes
         self.batch_size = batch_size
-        self.forward = forward or model
         self._step = tinygrad_edu.compile(self._batch_loss)
         self._scores = tinygrad_edu.compile(self._batch_scores)
 
-    def _batch_loss(self, X: Any, targets: Any, *extra: Any) -> Value:
-        return cross_entropy(self.forward(X, *extra), targets)
+    def _batch_loss(self, X: Any, targets: Any) -> Value:
+        return cross_entropy(self.model(X), targets)
 
     def _batch_scores(self, X: Any, targets: Any) -> list[Value]:
         logits = self.model(X)
         losses = cross_entropy(logits, targets, reduction="none")
         return [*losses, *(v for row in logits for v in row)]
 
-    def step(self, optimizer: optim.Optimizer, X: np.ndarray, y: np.ndarray, *extra: Any) -> float:
+    def step(self, optimizer: optim.Optimizer, X: np.ndarray, y: np.ndarray) -> float:
         """One step of gradient descent on the batch (X, y); returns the batch's mean loss."""
         self.model.train()
-        loss = self._step(X, one_hot(y, self.classes), *extra)
+        loss = self._step(X, one_hot(y, self.classes))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -249,16 +237,14 @@ class Classifier:
         y: np.ndarray,
         *,
         seed: int,
-        extra: Callable[[], tuple[Any, ...]] | None = None,
     ) -> float:
         """One pass over (X, y) in shuffled batches of ``batch_size`` (the remainder is left
-        for another epoch); ``extra()`` gives each step its extra inputs. Returns the mean of
-        the batches' losses."""
+        for another epoch). Returns the mean of the batches' losses."""
         order = np.random.default_rng(seed).permutation(len(X))
         losses = []
         for start in range(0, len(X) - self.batch_size + 1, self.batch_size):
             batch = order[start : start + self.batch_size]
-            losses.append(self.step(optimizer, X[batch], y[batch], *(extra() if extra else ())))
+            losses.append(self.step(optimizer, X[batch], y[batch]))
         return float(np.mean(losses))
 
     def score(self, X: np.ndarray, y: np.ndarray) -> Score:
