@@ -22,8 +22,8 @@ from tinygrad_edu.ops import BINARY, BUILTINS, UNARY
 Fn = Callable[..., Value]
 
 # How to call each operation of the table on Values, and where it is smooth and defined.
-# Every built-in operation must appear here (test_every_op_has_a_domain checks it), so a new operation
-# cannot be added without being tested.
+# Every built-in operation must appear here (test_every_op_has_a_domain checks it), so a new
+# operation cannot be added without being tested.
 CALL: dict[str, Fn] = {
     **{name: operator.methodcaller(name) for name in BUILTINS if name.isalpha()},
     "+": operator.add,

@@ -944,10 +944,10 @@ def define_op(
     (``formula`` is shown in the animation's captions). Defining a name again replaces the
     earlier definition (re-running a notebook cell); a built-in's name is a ValueError.
     """
-    if type(name) is not str or not name.isidentifier():
-        raise ValueError(f"an operation's name is an identifier such as 'cube', not {name!r}")
     if name in BUILTINS:
         raise ValueError(f"{name!r} is a built-in operation and cannot be redefined")
+    if type(name) is not str or not name.isidentifier():
+        raise ValueError(f"an operation's name is an identifier such as 'cube', not {name!r}")
     if not callable(forward) or not callable(derivative):
         raise TypeError(
             "define_op(name, forward, derivative): forward and derivative are functions"
@@ -969,10 +969,13 @@ def define_op(
     _DERIVATIVE[name] = derivative
 
     def apply(*args: Operand) -> Value:
-        if len(args) != arity:
-            raise TypeError(f"{name} takes {arity} argument(s), got {len(args)}")
+        # The table's current row, not this definition's: after a name is defined again, every
+        # function that applies it computes and differentiates the same operation.
+        current = OPS[name]
+        if len(args) != current.arity:
+            raise TypeError(f"{name} takes {current.arity} argument(s), got {len(args)}")
         inputs = [a if isinstance(a, Value) else Value(a) for a in args]
-        return _node(on_floats(*(v.data for v in inputs)), name, *inputs)
+        return _node(current.forward(*(v.data for v in inputs)), name, *inputs)
 
     apply.__name__ = apply.__qualname__ = name
     apply.__doc__ = f"{name}, an operation defined with define_op. {formula}".strip()
@@ -982,16 +985,30 @@ def define_op(
 def _positional_count(
     function: Callable[..., Any], what: str, allowed: tuple[int, ...], expected: str
 ) -> int:
-    """How many positional arguments ``function`` takes, which must be one of ``allowed``."""
+    """How many positional arguments ``function`` takes, which must be one of ``allowed``.
+
+    Where that cannot be read (a builtin without a signature, or ``*args``) and there is a
+    choice to make, a ValueError asks for a function that says it; with one choice, it is taken.
+    """
+    unknown = ValueError(
+        f"cannot tell how many arguments {what} takes; expected {expected}: wrap it, e.g."
+        " lambda x, y: math.hypot(x, y)"
+    )
     try:
-        parameters = inspect.signature(function).parameters.values()
-    except (TypeError, ValueError):  # a builtin without a signature: trust the caller
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature
+        if len(allowed) > 1:
+            raise unknown from None
         return allowed[0]
     positional = [
         p
         for p in parameters
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
     ]
+    if any(p.kind == p.VAR_POSITIONAL for p in parameters) and len(positional) not in allowed:
+        if len(allowed) > 1:
+            raise unknown
+        return allowed[0]
     if len(positional) not in allowed:
         raise ValueError(f"{what} takes {len(positional)} argument(s); expected {expected}")
     return len(positional)
