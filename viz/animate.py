@@ -43,6 +43,7 @@ from tinygrad_edu.formatting import format_number
 from .dot import INK, Styling, cell_colors, number_range, pipe, to_digraph
 from .graph import Graph, build_graph, grad_cells, kind_of, op_id
 from .options import DrawOptions
+from .page import with_player_style
 
 __all__ = [
     "animate",
@@ -521,28 +522,20 @@ _HEADING = """<h1>Backpropagation, one node at a time</h1>
 node that uses it, and passes its gradient on to its inputs by the chain rule.</p>
 """
 
-_PAGE = """<!DOCTYPE html>
+_PAGE = with_player_style("""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Backpropagation, one node at a time</title>
 <style>
-  :root { --ink: #2f3e4e; --soft: #6b7785; --accent: #e8590c; --line: #dde3ea; }
-  * { box-sizing: border-box; }
-  body { margin: 0; background: #f5f7fa; color: var(--ink);
-         font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }
+  {player_style}
   main { max-width: 1400px; margin: 0 auto; padding: 20px 24px 32px; }
   h1 { font-size: 20px; margin: 0 0 4px; }
   .lead { margin: 0 0 16px; color: var(--soft); }
   .controls { display: flex; align-items: center; gap: 8px; flex-wrap: wrap;
               background: #fff; border: 1px solid var(--line); border-radius: 10px;
               padding: 10px 12px; }
-  button { font: inherit; border: 1px solid var(--line); background: #fff; color: var(--ink);
-           border-radius: 8px; padding: 6px 12px; cursor: pointer; min-width: 44px; }
-  button:hover { border-color: var(--accent); }
-  button#play { background: var(--ink); color: #fff; border-color: var(--ink); min-width: 84px; }
-  input[type=range] { flex: 1; min-width: 160px; accent-color: var(--accent); }
   #position { color: var(--soft); font-variant-numeric: tabular-nums; min-width: 96px;
               text-align: right; }
   .caption { background: #fff; border: 1px solid var(--line); border-left: 4px solid var(--accent);
@@ -560,8 +553,6 @@ _PAGE = """<!DOCTYPE html>
   .diagram g.edge.current > path, .diagram g.edge.current > polygon {
     stroke: var(--accent); stroke-width: 2.5px; }
   .diagram g.edge.current > polygon { fill: var(--accent); }
-  .keys { color: var(--soft); font-size: 13px; margin-top: 10px; }
-  kbd { border: 1px solid var(--line); border-radius: 4px; padding: 0 5px; background: #fff; }
 </style>
 </head>
 <body>
@@ -658,7 +649,7 @@ _PAGE = """<!DOCTYPE html>
 </script>
 </body>
 </html>
-"""
+""")
 
 
 # --- the GIF ---------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ from .dot import (
 )
 from .graph import Graph, build_graph, grad_cells
 from .options import DrawOptions
+from .page import with_player_style
 
 __all__ = ["explore", "Explorable", "decimal_parts", "decimal_text", "CLASS_COLORS"]
 
@@ -996,27 +997,19 @@ def _page(
                   lambda match: replacements[match[0]], _PAGE)  # fmt: skip
 
 
-_PAGE = """<!DOCTYPE html>
+_PAGE = with_player_style("""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <style>
-  :root { --ink: #2f3e4e; --soft: #6b7785; --accent: #e8590c; --line: #dde3ea; }
-  * { box-sizing: border-box; }
-  body { margin: 0; background: #f5f7fa; color: var(--ink);
-         font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }
+  {player_style}
   main { max-width: 1560px; margin: 0 auto; padding: 16px 20px 24px; }
   h1 { font-size: 20px; margin: 0 0 2px; }
   .lead { margin: 0 0 12px; color: var(--soft); }
   .controls { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; background: #fff;
               border: 1px solid var(--line); border-radius: 10px; padding: 10px 12px; }
-  button { font: inherit; border: 1px solid var(--line); background: #fff; color: var(--ink);
-           border-radius: 8px; padding: 6px 12px; cursor: pointer; min-width: 44px; }
-  button:hover { border-color: var(--accent); }
-  button#play { background: var(--ink); color: #fff; border-color: var(--ink); min-width: 84px; }
-  input[type=range] { flex: 1; min-width: 160px; accent-color: var(--accent); }
   #position { color: var(--soft); font-variant-numeric: tabular-nums; min-width: 230px;
               text-align: right; }
   .columns { display: flex; gap: 14px; margin-top: 12px; align-items: flex-start; }
@@ -1043,8 +1036,6 @@ _PAGE = """<!DOCTYPE html>
   .drawing svg { max-width: 100%; height: auto; }
   .drawing.zoomed svg { max-width: none; }
   .zoom { float: right; font-weight: normal; cursor: pointer; }
-  .keys { color: var(--soft); font-size: 13px; margin-top: 10px; }
-  kbd { border: 1px solid var(--line); border-radius: 4px; padding: 0 5px; background: #fff; }
 </style>
 </head>
 <body>
@@ -1300,4 +1291,4 @@ click a point to follow it</p>
 </script>
 </body>
 </html>
-"""
+""")
