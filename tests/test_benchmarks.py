@@ -89,3 +89,11 @@ def test_viz_scaling_reports_the_training_step_diagrams_and_the_animations(load:
     assert len(animated) == 2
     for seconds, megabytes in animated.values():
         assert float(seconds) > 0 and float(megabytes) > 0
+
+
+def test_scopes_reports_the_step_with_and_without_scopes_and_the_same_losses(load: object) -> None:
+    report = load("scopes").main(["--steps", "2", "--samples", "8"])  # type: ignore[operator]
+    rows = table_rows(report)
+    assert rows["do nothing"][1] == "1.000x"
+    assert float(rows["open a scope"][0]) > 0 and rows["open a scope"][1].endswith("x")
+    assert float(rows["open a scope"][2]) == 0.0  # the same losses, step for step

@@ -47,7 +47,17 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from .engine import Number, Parameter, Value, draw, is_number, observe, scope, weighted_sum
+from .engine import (
+    Number,
+    Parameter,
+    Value,
+    draw,
+    is_number,
+    observe,
+    scope,
+    weighted_sum,
+    within_scope,
+)
 
 __all__ = [
     "Parameter",
@@ -301,8 +311,7 @@ class Module:
     def __call__(self, x: Any) -> Any:
         """``forward(x)`` inside a scope named by this module, so every node it records says
         which module computed it (``"MLP/layers.0/neurons.3"``)."""
-        with scope(self.scope_name):
-            return self.forward(x)
+        return within_scope(self.scope_name, self.forward, x)
 
     def forward(self, x: Any) -> Any:
         """What the module computes from ``x``; every subclass defines it."""
@@ -651,11 +660,7 @@ class Layer(Module):
         # The inputs are Values already, shared by all neurons: a diagram shows each input once.
         # Each neuron's scope is opened here rather than by calling the neuron, whose __call__
         # would check the input again for every neuron: the layer checked it once.
-        out = []
-        for n in self.neurons:
-            with scope(n.scope_name):
-                out.append(n._sample(x))
-        return out
+        return [within_scope(n.scope_name, n._sample, x) for n in self.neurons]
 
     def __repr__(self) -> str:
         first = self.neurons[0]
@@ -710,8 +715,7 @@ class MLP(Module):
     def _sample(self, x: list[Value]) -> Value | list[Value]:
         out = x
         for layer in self.layers:
-            with scope(layer.scope_name):
-                out = layer._all(out)
+            out = within_scope(layer.scope_name, layer._all, out)
         return _unwrap(out)
 
     def __repr__(self) -> str:

@@ -1,0 +1,105 @@
+"""What recording scopes costs a training step: micrograd's demo step with and without them.
+
+    python benchmarks/scopes.py [--steps 12] [--samples 100]
+
+Every nn module call opens a ``scope`` (so a diagram can say which Neuron computed what), and
+every recorded node stores the scope it was recorded in. The second costs nothing measurable (a
+slot filled with what the recording flag's lookup already returned); this measures the first.
+Two copies of micrograd's demo model (2-16-16-1, ``random.seed(1337)``) train side by side in
+one process, in turns: one as nn is, one whose modules open a do-nothing context instead of a
+scope. Same losses, step for step; the table gives the median step time of each and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from common import machine, table
+from moons_step import svm_step
+
+import tinygrad_edu.nn as nn
+from tinygrad_edu import Value
+from tinygrad_edu.data import make_moons
+
+
+class _NoScope:
+    """A context manager that does nothing: a ``with scope(...)`` block without its scope."""
+
+    def __init__(self, name: str) -> None:
+        pass
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _no_scope(name: str, function: Callable[..., Any], *args: Any) -> Any:
+    """``within_scope`` without the scope: the call alone."""
+    return function(*args)
+
+
+@contextmanager
+def scopes(on: bool) -> Iterator[None]:
+    """Within the block, nn's module calls open their scopes (on) or do nothing (off)."""
+    recorded = nn.scope, nn.within_scope
+    if not on:
+        nn.scope, nn.within_scope = _NoScope, _no_scope  # type: ignore[assignment,misc]
+    try:
+        yield
+    finally:
+        nn.scope, nn.within_scope = recorded  # type: ignore[misc]
+
+
+def main(argv: list[str] | None = None) -> str:
+    """Run the comparison and return its report (also printed)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=12, help="timed steps per variant")
+    parser.add_argument("--samples", type=int, default=100, help="moons in the batch")
+    args = parser.parse_args(argv)
+    X, labels = make_moons(args.samples, noise=0.1, seed=1)
+    y = [2 * int(label) - 1 for label in labels]
+    rows = X.tolist()
+    models: dict[bool, Any] = {}
+    for on in (True, False):
+        random.seed(1337)
+        models[on] = nn.MLP(2, [16, 16, 1])
+    times: dict[bool, list[float]] = {True: [], False: []}
+    losses: dict[bool, list[float]] = {True: [], False: []}
+    for k in range(args.steps + 1):  # the first step of each is a warm-up, not timed
+        for on in (True, False):
+            gc.collect()
+            with scopes(on):
+                start = time.perf_counter()
+                losses[on].append(svm_step(Value, models[on], rows, y, k))
+                if k:
+                    times[on].append(time.perf_counter() - start)
+    with_scopes, without = statistics.median(times[True]), statistics.median(times[False])
+    difference = max(abs(a - b) for a, b in zip(losses[True], losses[False]))
+    rows = [
+        ["open a scope", f"{with_scopes * 1e3:.1f}", f"{with_scopes / without:.3f}x"],
+        ["do nothing", f"{without * 1e3:.1f}", "1.000x"],
+    ]
+    header = ["module calls", "ms per step", "vs no scopes", "max |loss difference|"]
+    title = f"micrograd's demo step, {args.samples} samples, median of {args.steps} steps"
+    report = "\n".join(
+        [
+            f"{title} ({machine()})",
+            "",
+            table(header, [rows[0] + [f"{difference:.1e}"], rows[1] + [""]]),
+        ]
+    )
+    print(report)
+    return report
+
+
+if __name__ == "__main__":
+    main()
