@@ -149,16 +149,24 @@ def no_grad(function: F | None = None) -> _NoGrad | F:
     return _without_recording(function)
 
 
-class _NoGrad:
-    """What ``no_grad()`` returns: a context manager, and a decorator like ``no_grad`` itself."""
+class _Recording:
+    """A context manager that sets the recording state on entry and restores it on exit: the
+    one mechanism behind ``no_grad`` and ``scope``. A token per entry, so one object may be
+    entered again inside itself."""
 
     __slots__ = ("_tokens",)
 
     def __init__(self) -> None:
         self._tokens: list[Token[Scope | None]] = []
 
-    def __enter__(self) -> None:
-        self._tokens.append(_STATE.set(None))
+    def _state(self) -> Scope | None:
+        """The recording state inside the block: a Scope, or None (record nothing)."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        state = self._state()
+        self._tokens.append(_STATE.set(state))
+        return state
 
     def __exit__(
         self,
@@ -167,6 +175,15 @@ class _NoGrad:
         tb: TracebackType | None,
     ) -> None:
         _STATE.reset(self._tokens.pop())
+
+
+class _NoGrad(_Recording):
+    """What ``no_grad()`` returns: a context manager, and a decorator like ``no_grad`` itself."""
+
+    __slots__ = ()
+
+    def _state(self) -> None:
+        return None
 
     def __call__(self, function: F) -> F:
         return no_grad(function)
@@ -255,7 +272,7 @@ def enable_grad() -> Iterator[None]:
         _STATE.reset(token)
 
 
-class scope:
+class scope(_Recording):
     """``with scope("attention"):`` names the nodes recorded inside: their ``scope`` attribute is
     the path of the enclosing scopes joined by "/" (``"block/attention"``).
 
@@ -265,28 +282,16 @@ class scope:
     ``no_grad`` nothing is recorded, so nothing is named).
     """
 
-    __slots__ = ("name", "_token")
+    __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
         if type(name) is not str or not name or "/" in name:
             raise ValueError(f"a scope's name is a non-empty str without '/', not {name!r}")
+        super().__init__()
         self.name = name
-        self._token: Token[Scope | None] | None = None
 
-    def __enter__(self) -> Scope | None:
-        entered = _inside(self.name)
-        self._token = _STATE.set(entered)
-        return entered
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._token is not None:
-            _STATE.reset(self._token)
-            self._token = None
+    def _state(self) -> Scope | None:
+        return _inside(self.name)
 
 
 def _inside(name: str) -> Scope | None:
