@@ -258,18 +258,22 @@ def is_grad_enabled() -> bool:
     return _STATE.get() is not None
 
 
-@contextmanager
-def enable_grad() -> Iterator[None]:
+class _EnableGrad(_Recording):
+    """What ``enable_grad()`` returns: recording on, in the scope it was already in."""
+
+    __slots__ = ()
+
+    def _state(self) -> Scope:
+        return _STATE.get() or TOP
+
+
+def enable_grad() -> _EnableGrad:
     """Within the block, operations record again, even inside :func:`no_grad` (PyTorch's name).
 
     For code that must build a graph whatever its caller chose: ``tinygrad_edu.compile`` traces
     a function's graph inside it, also when the compiled function is first called in ``no_grad``.
     """
-    token = _STATE.set(_STATE.get() or TOP)
-    try:
-        yield
-    finally:
-        _STATE.reset(token)
+    return _EnableGrad()
 
 
 class scope(_Recording):

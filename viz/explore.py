@@ -45,7 +45,6 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any, Protocol
 
-import graphviz
 import numpy as np
 
 import tinygrad_edu
@@ -53,11 +52,10 @@ from tinygrad_edu import Value, no_grad, topological_order
 from tinygrad_edu.functional import binary_cross_entropy_with_logits, cross_entropy
 
 from .dot import (
-    MISSING_GRAPHVIZ,
-    GraphvizNotFoundError,
     Styling,
     format_number,
     grad_colors,
+    pipe,
     to_digraph,
 )
 from .graph import Graph, build_graph, grad_cells
@@ -342,13 +340,6 @@ def _shape(order: list[Value], parameters: Mapping[Value, int]) -> tuple[Any, ..
     )
 
 
-def _pipe(digraph: graphviz.Digraph) -> str:
-    try:
-        return str(digraph.pipe(format="svg", encoding="utf-8"))
-    except graphviz.ExecutableNotFound:
-        raise GraphvizNotFoundError(MISSING_GRAPHVIZ.format(suffix=".html")) from None
-
-
 def _draw(
     graph: Graph, order: list[Value], options: DrawOptions, data: list[float], grads: list[float]
 ) -> ET.Element:
@@ -360,7 +351,8 @@ def _draw(
     try:
         for v, d in zip(order, data):
             v.data = d
-        svg = _pipe(to_digraph(graph, options, Styling(grad=lambda v: by_node[v])))
+        digraph = to_digraph(graph, options, Styling(grad=lambda v: by_node[v]))
+        svg = pipe(digraph, "svg").decode("utf-8")
     finally:
         for v, d in zip(order, saved):
             v.data = d
