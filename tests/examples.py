@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
+
 from tinygrad_edu import Parameter, Value
+from tinygrad_edu.ops import BUILTINS
+
+CALL: dict[str, Callable[..., Value]] = {
+    **{name: operator.methodcaller(name) for name in BUILTINS if name.isalpha()},
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": operator.pow,
+    "neg": operator.neg,
+    "leaky_relu": lambda x, slope: x.leaky_relu(slope),
+}
+"""How to apply each built-in operation of the table to Values (or numbers on the right)."""
 
 
 def neuron() -> Value:

@@ -10,13 +10,13 @@ shown on purpose, and ``check=True`` is shown catching it.
 from __future__ import annotations
 
 import math
-import operator
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pytest
+from examples import CALL
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -87,6 +87,31 @@ def assert_same(fn: Callable[..., Value], params: Sequence[Value], *args: Any) -
         assert agree(got, want), (i, got, want)
 
 
+def train_side_by_side(
+    loss_of: Callable[[Any], Callable[..., Value]],
+    model: Any,
+    twin: Any,
+    make: Callable[[list[Value]], optim.Optimizer],
+    steps: int,
+    *args: Any,
+) -> None:
+    """Train ``model`` compiled and ``twin`` interpreted, step by step from the same start: after
+    every step their losses and parameters agree (1e-12)."""
+    fast = tinygrad_edu.compile(loss_of(model))
+    opt, twin_opt = make(model.parameters()), make(twin.parameters())
+    for step in range(steps):
+        loss = fast(*args)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        twin_loss = loss_of(twin)(*(as_values(a) for a in args))
+        twin_opt.zero_grad()
+        twin_loss.backward()
+        twin_opt.step()
+        assert agree(loss.data, twin_loss.data), step
+        assert all(agree(p.data, q.data) for p, q in zip(model.parameters(), twin.parameters()))
+
+
 # --- the idea, on numbers worked by hand ---------------------------------------------------------
 
 
@@ -120,34 +145,11 @@ def test_the_training_loop_is_the_interpreters_loop() -> None:
 
         return loss
 
-    fast = tinygrad_edu.compile(loss_of(model))
-    opt, twin_opt = optim.SGD(model.parameters(), lr=0.1), optim.SGD(twin.parameters(), lr=0.1)
-    for _ in range(5):
-        loss = fast(X, targets)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        twin_loss = loss_of(twin)(as_values(X), targets)
-        twin_opt.zero_grad()
-        twin_loss.backward()
-        twin_opt.step()
-        assert agree(loss.data, twin_loss.data)
-        for p, q in zip(model.parameters(), twin.parameters()):
-            assert agree(p.data, q.data)
+    train_side_by_side(loss_of, model, twin, lambda ps: optim.SGD(ps, lr=0.1), 5, X, targets)
 
 
 # --- every operation, and random graphs of them -------------------------------------------------
 
-CALL: dict[str, Callable[..., Value]] = {
-    **{name: operator.methodcaller(name) for name in OPS if name.isalpha()},
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-    "**": operator.pow,
-    "neg": operator.neg,
-    "leaky_relu": lambda x, slope: x.leaky_relu(slope),
-}
 BUILT_IN = sorted(name for name in OPS if name in tinygrad_edu.ops.BUILTINS)
 
 
@@ -342,20 +344,7 @@ def test_repeated_calls_read_the_parameters_that_an_optimiser_changed(make: Any)
     def loss_of(m: nn.MLP) -> Callable[..., Value]:
         return lambda X, one_hot: F.cross_entropy([m(row) for row in X], one_hot)
 
-    fast = tinygrad_edu.compile(loss_of(model))
-    opt, twin_opt = make(model.parameters()), make(twin.parameters())
-    one_hot = np.eye(2)[y]
-    for step in range(8):
-        loss = fast(X, one_hot)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        twin_loss = loss_of(twin)(as_values(X), one_hot)
-        twin_opt.zero_grad()
-        twin_loss.backward()
-        twin_opt.step()
-        assert agree(loss.data, twin_loss.data), step
-        assert all(agree(p.data, q.data) for p, q in zip(model.parameters(), twin.parameters()))
+    train_side_by_side(loss_of, model, twin, make, 8, X, np.eye(2)[y])
 
 
 def test_numpy_arrays_arrive_as_object_arrays_of_values_and_numpy_code_runs_on_them() -> None:

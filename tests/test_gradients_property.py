@@ -8,11 +8,11 @@ numerical derivative: (f(x + eps) - f(x - eps)) / (2 eps).
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from examples import CALL
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -21,19 +21,9 @@ from tinygrad_edu.ops import BINARY, BUILTINS, UNARY
 
 Fn = Callable[..., Value]
 
-# How to call each operation of the table on Values, and where it is smooth and defined.
+# Where each operation of the table is smooth and defined (how to call it: examples.CALL).
 # Every built-in operation must appear here (test_every_op_has_a_domain checks it), so a new
 # operation cannot be added without being tested.
-CALL: dict[str, Fn] = {
-    **{name: operator.methodcaller(name) for name in BUILTINS if name.isalpha()},
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-    "**": operator.pow,
-    "neg": operator.neg,
-    "leaky_relu": lambda x, slope: x.leaky_relu(slope),
-}
 
 away_from_zero = st.one_of(st.floats(-3, -0.01), st.floats(0.01, 3))
 anywhere = st.floats(-3, 3)

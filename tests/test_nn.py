@@ -411,6 +411,11 @@ def test_save_then_load_restores_the_exact_parameters(tmp_path: Path) -> None:
 def test_loading_a_bad_file_is_a_clear_error_and_leaves_the_model_untouched(
     tmp_path: Path, text: str, message: str
 ) -> None:
+    assert_load_refused(tmp_path, text, message)
+
+
+def assert_load_refused(tmp_path: Path, text: str, message: str) -> None:
+    """Loading a file holding ``text`` is a ValueError matching ``message``, model untouched."""
     path = tmp_path / "model.json"
     path.write_text(text)
     neuron = fixed_neuron("relu")
@@ -951,13 +956,7 @@ def test_save_and_load_round_trip_running_statistics(tmp_path: Path) -> None:
 def test_a_hostile_file_is_a_value_error_and_leaves_the_model_untouched(
     tmp_path: Path, text: str, message: str
 ) -> None:
-    path = tmp_path / "model.json"
-    path.write_text(text)
-    neuron = fixed_neuron("relu")
-    before = snapshot(neuron)
-    with pytest.raises(ValueError, match=message):
-        neuron.load(path)
-    assert snapshot(neuron) == before
+    assert_load_refused(tmp_path, text, message)
 
 
 def test_load_state_dict_takes_numpy_scalars_but_not_truth_values() -> None:
