@@ -2,12 +2,14 @@
 
     python benchmarks/scopes.py [--steps 12] [--samples 100]
 
-Every nn module call opens a ``scope`` (so a diagram can say which Neuron computed what), and
-every recorded node stores the scope it was recorded in. The second costs nothing measurable (a
-slot filled with what the recording flag's lookup already returned); this measures the first.
-Two copies of micrograd's demo model (2-16-16-1, ``random.seed(1337)``) train side by side in
-one process, in turns: one as nn is, one whose modules open a do-nothing context instead of a
-scope. Same losses, step for step; the table gives the median step time of each and the ratio.
+Every nn module call opens a ``scope`` and every neuron of a Layer records its own (so a diagram
+can say which Neuron computed what): a new scope entry each, 37 per sample of this model. Two
+copies of micrograd's demo model (2-16-16-1, ``random.seed(1337)``) train side by side in one
+process, in turns: one as nn is, one whose modules open a do-nothing context instead of a scope
+and whose neurons record none. Same losses, step for step; the table gives the median step time
+of each and the ratio. Not switched off: each node's store of the scope it was recorded in (one
+slot, filled with what the recording flag's lookup already returned; timeit puts it at 22 ns
+per term of ``weighted_sum``, about 1% of this step).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from moons_step import svm_step
 import tinygrad_edu.nn as nn
 from tinygrad_edu import Value
 from tinygrad_edu.data import make_moons
+from tinygrad_edu.engine import weighted_sum
 
 
 class _NoScope:
@@ -47,16 +50,28 @@ def _no_scope(name: str, function: Callable[..., Any], *args: Any) -> Any:
     return function(*args)
 
 
+def _neuron_without_scope(
+    weights: list[Value],
+    inputs: list[Value],
+    bias: Value,
+    activation: Callable[[Value], Value],
+    name: str,
+) -> Value:
+    """``neuron`` without its scope: the activation of the weighted sum."""
+    return activation(weighted_sum(weights, inputs, bias))
+
+
 @contextmanager
 def scopes(on: bool) -> Iterator[None]:
     """Within the block, nn's module calls open their scopes (on) or do nothing (off)."""
-    recorded = nn.scope, nn.within_scope
+    recorded = nn.scope, nn.within_scope, nn.neuron
     if not on:
         nn.scope, nn.within_scope = _NoScope, _no_scope  # type: ignore[assignment,misc]
+        nn.neuron = _neuron_without_scope
     try:
         yield
     finally:
-        nn.scope, nn.within_scope = recorded  # type: ignore[misc]
+        nn.scope, nn.within_scope, nn.neuron = recorded  # type: ignore[misc]
 
 
 def main(argv: list[str] | None = None) -> str:

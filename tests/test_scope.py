@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from tinygrad_edu import Parameter, Scope, Value, current_scope, no_grad, scope
-from tinygrad_edu.engine import TOP, within_scope
+from tinygrad_edu.engine import TOP, neuron, topological_order, weighted_sum, within_scope
+from tinygrad_edu.nn import ACTIVATIONS
 
 
 def test_nodes_carry_the_enclosing_scopes_joined_by_a_slash() -> None:
@@ -97,3 +98,66 @@ def test_threads_and_tasks_each_have_their_own_scope() -> None:
         thread.join()
     assert seen["thread"] == ""
     assert asyncio.run(both()) == ["a", "b"]
+
+
+def test_a_scope_asked_for_inner_first_still_names_its_parents_once() -> None:
+    with scope("model"):
+        with scope("block"):
+            with scope("neuron"):
+                inner = Value(1.0) * 2
+            beside = Value(1.0) * 3
+        outer = Value(1.0) * 4
+    # The innermost node is asked first: its parents' paths are made on the way, once each.
+    assert inner.scope == "model/block/neuron" and inner.scope is inner.scope
+    assert inner.scope.parent is beside.scope and beside.scope.parent is outer.scope
+    assert outer.scope.parent is None and outer.scope.name == "model"
+
+
+def _recorded(root: Value) -> list[tuple[float, str, str, str]]:
+    """Each node of root's graph as (data, op, label, scope), in topological order."""
+    return [(v.data, v.op, v.label, str(v.scope)) for v in topological_order(root)]
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_neuron_records_what_opening_its_scope_records(activation: str) -> None:
+    """neuron(w, x, b, f, name) is within_scope(name, f(weighted_sum(w, x, b))): the same
+    nodes, numbers, labels and scopes (leaky_relu's slope constant included), without a context
+    switch; the nodes of one call share one scope entry, and the next call is another entry."""
+    f = ACTIVATIONS[activation]
+    w = [Parameter(0.5, "w.0"), Parameter(-2.0, "w.1")]
+    b = Parameter(0.25, "b")
+    with scope("layer"):
+        x = [Value(1.5, "x.0"), Value(0.75, "x.1")]
+        fast = neuron(w, x, b, f, "neurons.0")
+        again = neuron(w, x, b, f, "neurons.0")
+        written = within_scope("neurons.0", lambda: f(weighted_sum(w, x, b)))
+    assert _recorded(fast) == _recorded(written)
+    made = [v for v in topological_order(fast) if v.scope == "layer/neurons.0"]
+    assert made[-1] is fast and all(v.scope is fast.scope for v in made)
+    assert fast.scope.parent == "layer" and again.scope == fast.scope
+    assert again.scope is not fast.scope  # two calls, two entries
+
+
+def test_neuron_makes_a_number_among_its_inputs_a_constant_of_its_scope() -> None:
+    w = [Parameter(3.0)]
+    with scope("layer"):
+        out = neuron(w, [2.0], Parameter(1.0), Value.relu, "neurons.0")
+    product = out.inputs[0].inputs[1]
+    assert out.data == 7.0 and product.inputs[1].data == 2.0
+    assert product.inputs[1].scope is out.scope == "layer/neurons.0"
+
+
+def test_neuron_inside_no_grad_records_nothing() -> None:
+    with scope("layer"), no_grad():
+        out = neuron([Parameter(3.0)], [Value(2.0)], Parameter(1.0), Value.tanh, "neurons.0")
+    assert out.op == "" and out.inputs == () and out.scope == ""
+
+
+def test_neuron_refuses_an_activation_of_more_than_one_operation() -> None:
+    with pytest.raises(ValueError, match="one operation applied to the sum"):
+        neuron([Parameter(1.0)], [Value(2.0)], Parameter(0.0), lambda v: v * v.sigmoid(), "n")
+
+
+def test_neuron_refuses_an_activation_that_returns_no_value() -> None:
+    with pytest.raises(TypeError, match="returns a Value, not float"):
+        neuron([Parameter(1.0)], [Value(2.0)], Parameter(0.0), lambda v: v.data, "n")

@@ -63,6 +63,7 @@ __all__ = [
     "local_derivatives",
     "local_derivatives_at",
     "weighted_sum",
+    "neuron",
     "is_number",
     "to_float",
     "Number",
@@ -79,14 +80,12 @@ class Scope(str):
     """Where a node was recorded: the names of the enclosing scopes joined by "/", as a str.
 
     ``Scope("layers.0/neurons.3")`` compares and prints like that string. Each entry into a
-    :func:`scope` makes a new Scope object, so the nodes recorded during one entry share the
+    :func:`scope` has its own Scope object, so the nodes recorded during one entry share the
     very same object (``a.scope is b.scope``) while another entry of the same name gets an equal
     but distinct one: that is how a diagram tells one call of a module from the next.
     ``parent`` is the entry it was opened in (None at the top), ``name`` its own name.
     """
 
-    # Slots, and the path joined with +: a module call opens one, so this is on every call's
-    # path (0.31 µs instead of 0.63 µs with a __dict__ and an f-string).
     __slots__ = ("parent", "name")
 
     parent: Scope | None
@@ -110,9 +109,49 @@ class Scope(str):
 TOP = Scope("")
 """The scope of everything recorded outside every :func:`scope` (the empty path)."""
 
+
+class _Entry:
+    """One entry into a scope, as the nodes recorded during it hold it: its name and the entry it
+    was opened in. Its :class:`Scope` (the path, a str) is made when first asked for, then kept.
+
+    nn opens an entry for every module call and every neuron, 3,700 per step of micrograd's demo,
+    and most are never drawn: making this small object instead of the Scope str (88 ns against
+    309 ns, timeit) is part of what keeps scopes cheap (benchmarks/scopes.py).
+    """
+
+    __slots__ = ("name", "parent", "_scope")
+
+    def __init__(self, name: str, parent: _Entry | None) -> None:
+        self.name = name
+        self.parent = parent
+        self._scope: Scope | None = None
+
+    @property
+    def scope(self) -> Scope:
+        """The path of this entry, made once (its parents' first, without recursion)."""
+        if self._scope is None:
+            unnamed = []
+            entry: _Entry | None = self
+            while entry is not None and entry._scope is None:
+                unnamed.append(entry)
+                entry = entry.parent
+            above = TOP if entry is None else entry._scope
+            for entry in reversed(unnamed):
+                above = entry._scope = Scope(entry.name, above)
+        return self._scope  # type: ignore[return-value]
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        """Pickled as its name and parent (pickle keeps one entry shared by its nodes); the top
+        level as the module's own ``_TOP``."""
+        return "_TOP" if self is _TOP else (_Entry, (self.name, self.parent))
+
+
+_TOP = _Entry("", None)
+_TOP._scope = TOP
+
 # The recording state, one context value so that recording a node costs one lookup: the current
-# Scope while recording, None inside no_grad().
-_STATE: ContextVar[Scope | None] = ContextVar("tinygrad_edu_state", default=TOP)
+# scope entry while recording, None inside no_grad().
+_STATE: ContextVar[_Entry | None] = ContextVar("tinygrad_edu_state", default=_TOP)
 
 # OPS's two columns the hot paths read, one dict lookup each (not a lookup and a tuple field);
 # define_op keeps them in step with OPS.
@@ -159,16 +198,16 @@ class _Recording:
     __slots__ = ("_tokens",)
 
     def __init__(self) -> None:
-        self._tokens: list[Token[Scope | None]] = []
+        self._tokens: list[Token[_Entry | None]] = []
 
-    def _state(self) -> Scope | None:
-        """The recording state inside the block: a Scope, or None (record nothing)."""
+    def _state(self) -> _Entry | None:
+        """The recording state inside the block: a scope entry, or None (record nothing)."""
         raise NotImplementedError
 
     def __enter__(self) -> Any:
         state = self._state()
         self._tokens.append(_STATE.set(state))
-        return state
+        return None if state is None else state.scope
 
     def __exit__(
         self,
@@ -265,8 +304,8 @@ class _EnableGrad(_Recording):
 
     __slots__ = ()
 
-    def _state(self) -> Scope:
-        return _STATE.get() or TOP
+    def _state(self) -> _Entry:
+        return _STATE.get() or _TOP
 
 
 def enable_grad() -> _EnableGrad:
@@ -296,22 +335,23 @@ class scope(_Recording):
         super().__init__()
         self.name = name
 
-    def _state(self) -> Scope | None:
+    def _state(self) -> _Entry | None:
         return _inside(self.name)
 
 
-def _inside(name: str) -> Scope | None:
+def _inside(name: str) -> _Entry | None:
     """The recording state inside a new entry of the scope ``name`` (None inside no_grad)."""
     current = _STATE.get()
-    return None if current is None else Scope(name, current)
+    return None if current is None else _Entry(name, current)
 
 
 def within_scope(name: str, function: Callable[..., T], *args: Any) -> T:
     """``function(*args)`` inside a new entry of the scope ``name``: what ``with scope(name):``
-    does, as one call. nn opens a scope for every module call this way: it costs half of the
-    with-statement (0.42 µs against 0.78 µs, timeit), and a step of micrograd's demo model opens
-    37 per sample (benchmarks/scopes.py measures what they cost a step). ``name`` is not
-    checked: the caller's names are valid by construction."""
+    does, as one call. nn opens a scope for every module call this way: it costs a quarter of
+    the with-statement (0.35 µs against 1.5 µs, timeit; the with-statement also makes the Scope
+    str it returns). micrograd's demo model opens 4 per sample this way, and its 33 neurons
+    record theirs with :func:`neuron` (benchmarks/scopes.py measures what they cost a step).
+    ``name`` is not checked: the caller's names are valid by construction."""
     token = _STATE.set(_inside(name))
     try:
         return function(*args)
@@ -321,7 +361,7 @@ def within_scope(name: str, function: Callable[..., T], *args: Any) -> T:
 
 def current_scope() -> str:
     """The path of the scope being recorded in ("" outside every scope and inside no_grad)."""
-    return _STATE.get() or TOP
+    return (_STATE.get() or _TOP).scope
 
 
 # --- what a module does at every call: leaves drawn afresh, statistics observed -----------------
@@ -492,13 +532,13 @@ class Value:
     data as they do on a float, and return plain numbers (nothing recorded).
     """
 
-    __slots__ = ("data", "grad", "label", "op", "scope", "_a", "_b", "__weakref__")
+    __slots__ = ("data", "grad", "label", "op", "_entry", "_a", "_b", "__weakref__")
 
     data: float
     grad: float
     label: str
     op: str
-    scope: Scope
+    _entry: _Entry
     _a: Value | None
     _b: Value | None
 
@@ -510,11 +550,17 @@ class Value:
             raise TypeError(f"a Value's label is a str, not {type(label).__name__}")
         self.label = label
         self.op = ""
-        self.scope = _STATE.get() or TOP
+        self._entry = _STATE.get() or _TOP
         self._a = None
         self._b = None
 
     # --- the graph -----------------------------------------------------------------------
+
+    @property
+    def scope(self) -> Scope:
+        """Where this node was recorded: the enclosing :func:`scope` names joined by "/" ("" outside
+        every scope). The nodes of one entry share one Scope object."""
+        return self._entry.scope
 
     @property
     def inputs(self) -> tuple[Value, ...]:
@@ -737,7 +783,7 @@ class Value:
             below = topological_order(self)[:-1]
             # Replaces the set: what is left in it was written earlier (or the pickle stopped).
             _PICKLING.listed = {id(node) for node in below}
-        fields = (type(self), self.data, self.grad, self.label, self.op, self.scope)
+        fields = (type(self), self.data, self.grad, self.label, self.op, self._entry)
         return (_bare, fields, (below, self._a, self._b))
 
     def __setstate__(self, state: tuple[Sequence[Value], Value | None, Value | None]) -> None:
@@ -782,18 +828,18 @@ class Parameter(Value):
 _new = object.__new__
 
 
-def _bare(kind: type[Value], data: float, grad: float, label: str, op: str, scope: Scope) -> Value:
+def _bare(kind: type[Value], data: float, grad: float, label: str, op: str, entry: _Entry) -> Value:
     """A node of class ``kind`` with these fields and no inputs yet: what copies and unpickling
     start from (they set ``_a`` and ``_b`` once the inputs exist)."""
     node: Value = _new(kind)
     node.data, node.grad, node.label, node.op = data, grad, label, op
-    node.scope, node._a, node._b = scope, None, None
+    node._entry, node._a, node._b = entry, None, None
     return node
 
 
 def _twin(node: Value) -> Value:
     """A new node with node's class and fields, and no inputs yet."""
-    return _bare(type(node), node.data, node.grad, node.label, node.op, node.scope)
+    return _bare(type(node), node.data, node.grad, node.label, node.op, node._entry)
 
 
 class _Pickling(threading.local):
@@ -824,12 +870,12 @@ def _node(data: float, op: str, a: Value, b: Value | None = None) -> Value:
     # micrograd's demo step 15% slower here and in weighted_sum (timeit, and the step A/B).
     if recording is not None:
         out.op = op
-        out.scope = recording
+        out._entry = recording
         out._a = a
         out._b = b
     else:
         out.op = ""
-        out.scope = TOP
+        out._entry = _TOP
         out._a = None
         out._b = None
     return out
@@ -845,11 +891,18 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], start: Val
     (benchmarks/moons_step.py's step, with and without it, side by side). A plain
     number among the inputs becomes a constant, as it would in ``w * 2.0``.
     """
-    recording = _STATE.get()
+    return _weighted_sum(weights, inputs, start, _STATE.get())
+
+
+def _weighted_sum(
+    weights: Sequence[Value], inputs: Sequence[Operand], start: Value, recording: _Entry | None
+) -> Value:
+    """weighted_sum's nodes, recorded in the entry ``recording`` (None: nothing recorded)."""
     total = start
     for w, x in zip(weights, inputs):
         if not isinstance(x, Value):
             x = Value(x)
+            x._entry = recording or _TOP
         product = _new(Value)
         product.data = w.data * x.data
         product.grad = 0.0
@@ -860,19 +913,61 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], start: Val
         added.label = ""
         if recording is not None:  # one statement per slot, as in _node
             product.op = "*"
-            product.scope = recording
+            product._entry = recording
             product._a = w
             product._b = x
             added.op = "+"
-            added.scope = recording
+            added._entry = recording
             added._a = total
             added._b = product
         else:
             product.op = added.op = ""
-            product.scope = added.scope = TOP
+            product._entry = added._entry = _TOP
             product._a = product._b = added._a = added._b = None
         total = added
     return total
+
+
+def neuron(
+    weights: Sequence[Value],
+    inputs: Sequence[Operand],
+    bias: Value,
+    activation: Callable[[Value], Value],
+    name: str,
+) -> Value:
+    """activation(bias + w0*x0 + w1*x1 + ...), recorded in a new entry of the scope ``name``:
+    the very nodes, numbers and scopes of
+    ``within_scope(name, lambda: activation(weighted_sum(weights, inputs, bias)))``.
+
+    What a Layer computes for each of its neurons and each sample, without switching the
+    context for each: the sum's nodes are made in the new entry, then the activation's node
+    (and its constant operand, such as leaky_relu's slope) is moved into it. micrograd's demo
+    step computes 3,300 neurons: opening a scope for each as ``within_scope`` does cost the
+    step 4-5%, this way 1-2% (benchmarks/scopes.py, and the same step with each way side by
+    side). ``activation`` is one operation applied to the sum whose other operands are numbers
+    (``Value.relu``, ``Value.tanh``, ``lambda v: v.leaky_relu(0.1)``), or the identity.
+    """
+    outer = _STATE.get()
+    if outer is None:
+        return activation(weighted_sum(weights, inputs, bias))
+    entry = _Entry(name, outer)
+    total = _weighted_sum(weights, inputs, bias, entry)
+    out = activation(total)
+    if out is total:
+        return out
+    if not isinstance(out, Value):
+        raise TypeError(f"neuron(): the activation returns a Value, not {type(out).__name__}")
+    constant = out._b
+    if out._a is not total or (constant is not None and constant.op):
+        raise ValueError(
+            "neuron(): the activation must be one operation applied to the sum, its other "
+            "operands numbers (as Value.relu and lambda v: v.leaky_relu(0.1) are); this one "
+            f"returned {out.op or 'a leaf'!r} computed from other nodes"
+        )
+    out._entry = entry
+    if constant is not None and constant._entry is outer:
+        constant._entry = entry
+    return out
 
 
 def _data(x: Operand) -> float:

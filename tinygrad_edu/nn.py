@@ -53,6 +53,7 @@ from .engine import (
     Value,
     draw,
     is_number,
+    neuron,
     observe,
     scope,
     weighted_sum,
@@ -658,9 +659,10 @@ class Layer(Module):
 
     def _all(self, x: list[Value]) -> list[Value]:
         # The inputs are Values already, shared by all neurons: a diagram shows each input once.
-        # Each neuron's scope is opened here rather than by calling the neuron, whose __call__
-        # would check the input again for every neuron: the layer checked it once.
-        return [within_scope(n.scope_name, n._sample, x) for n in self.neurons]
+        # Each neuron is computed here rather than by calling it, whose __call__ would check the
+        # input again for every neuron (the layer checked it once) and switch the context to
+        # open its scope (engine.neuron records the same scope without).
+        return [neuron(n.w, x, n.b, n._activate, n.scope_name) for n in self.neurons]
 
     def __repr__(self) -> str:
         first = self.neurons[0]
