@@ -7,6 +7,7 @@ fast anything is: timing belongs to the benchmarks themselves, run by hand.
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -97,3 +98,5 @@ def test_scopes_reports_the_step_with_and_without_scopes_and_the_same_losses(loa
     assert rows["do nothing"][1] == "1.000x"
     assert float(rows["open a scope"][0]) > 0 and rows["open a scope"][1].endswith("x")
     assert float(rows["open a scope"][2]) == 0.0  # the same losses, step for step
+    stores = re.search(r"each node: ([\d,]+) nodes x \d+ ns per slot store = [\d.]+ ms", report)
+    assert stores and int(stores[1].replace(",", "")) > 1000  # the 8-sample step's graph
