@@ -115,8 +115,8 @@ class _Entry:
     was opened in. Its :class:`Scope` (the path, a str) is made when first asked for, then kept.
 
     nn opens an entry for every module call and every neuron, 3,700 per step of micrograd's demo,
-    and most are never drawn: making this small object instead of the Scope str (88 ns against
-    309 ns, timeit) is part of what keeps scopes cheap (benchmarks/scopes.py).
+    and most are never drawn: making this small object instead of the Scope str (121 ns against
+    309 ns, timeit) saves about 2% of that step (the two ways side by side).
     """
 
     __slots__ = ("name", "parent", "_scope")
@@ -942,10 +942,10 @@ def neuron(
     What a Layer computes for each of its neurons and each sample, without switching the
     context for each: the sum's nodes are made in the new entry, then the activation's node
     (and its constant operand, such as leaky_relu's slope) is moved into it. micrograd's demo
-    step computes 3,300 neurons: opening a scope for each as ``within_scope`` does cost the
-    step 4-5%, this way 1-2% (benchmarks/scopes.py, and the same step with each way side by
-    side). ``activation`` is one operation applied to the sum whose other operands are numbers
-    (``Value.relu``, ``Value.tanh``, ``lambda v: v.leaky_relu(0.1)``), or the identity.
+    step computes 3,300 neurons: opening a scope for each with ``within_scope`` made the step
+    3-4% slower than this way (the two side by side; benchmarks/scopes.py measures what scopes
+    cost in all). ``activation`` is one operation applied to the sum whose other operands are
+    numbers (``Value.relu``, ``Value.tanh``, ``lambda v: v.leaky_relu(0.1)``), or the identity.
     """
     outer = _STATE.get()
     if outer is None:
