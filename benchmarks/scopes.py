@@ -36,19 +36,6 @@ from tinygrad_edu.data import make_moons
 from tinygrad_edu.engine import weighted_sum
 
 
-class _NoScope:
-    """A context manager that does nothing: a ``with scope(...)`` block without its scope."""
-
-    def __init__(self, name: str) -> None:
-        pass
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def _no_scope(name: str, function: Callable[..., Any], *args: Any) -> Any:
     """``within_scope`` without the scope: the call alone."""
     return function(*args)
@@ -68,14 +55,13 @@ def _neuron_without_scope(
 @contextmanager
 def scopes(on: bool) -> Iterator[None]:
     """Within the block, nn's module calls open their scopes (on) or do nothing (off)."""
-    recorded = nn.scope, nn.within_scope, nn.neuron
+    recorded = nn.within_scope, nn.neuron
     if not on:
-        nn.scope, nn.within_scope = _NoScope, _no_scope  # type: ignore[assignment,misc]
-        nn.neuron = _neuron_without_scope
+        nn.within_scope, nn.neuron = _no_scope, _neuron_without_scope
     try:
         yield
     finally:
-        nn.scope, nn.within_scope, nn.neuron = recorded  # type: ignore[misc]
+        nn.within_scope, nn.neuron = recorded
 
 
 def main(argv: list[str] | None = None) -> str:

@@ -579,6 +579,15 @@ def test_sequential_chains_modules_and_names_them_by_position() -> None:
     assert (model[0], len(model), list(model)[1].scope_name) == (first, 3, "1")
 
 
+def test_a_layers_outputs_are_always_a_list_recorded_in_each_neurons_scope() -> None:
+    layer = Layer(2, 1)
+    (out,) = layer.outputs([1.0, 2.0])  # a list even for one neuron, unlike calling the layer
+    assert out.scope == "Layer/neurons.0" and out.scope.parent == "Layer"
+    assert out.data == layer([1.0, 2.0]).data
+    batch = layer.outputs([[1.0, 2.0], [3.0, 4.0]])
+    assert [len(row) for row in batch] == [1, 1] and batch[0][0].data == out.data
+
+
 def test_every_module_records_its_scope() -> None:
     model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
     [score] = model([1.0, 2.0])

@@ -55,7 +55,6 @@ from .engine import (
     is_number,
     neuron,
     observe,
-    scope,
     weighted_sum,
     within_scope,
 )
@@ -654,8 +653,7 @@ class Layer(Module):
     def outputs(self, x: Input) -> Any:
         """Every neuron's output for one sample, always as a list (a list per sample of a
         batch)."""
-        with scope(self.scope_name):
-            return _each(self, x, len(self.neurons[0].w), self._all)
+        return within_scope(self.scope_name, _each, self, x, len(self.neurons[0].w), self._all)
 
     def _all(self, x: list[Value]) -> list[Value]:
         # The inputs are Values already, shared by all neurons: a diagram shows each input once.
