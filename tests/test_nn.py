@@ -599,6 +599,31 @@ def test_every_module_records_its_scope() -> None:
     assert nn.Linear(1, 1)([1.0])[0].scope == "Linear"
 
 
+def test_parameters_and_buffers_are_listed_parents_first_and_shared_ones_once() -> None:
+    class Tied(Module):
+        def __init__(self) -> None:
+            self.scale = Parameter(2.0)
+            self.encoder = nn.Sequential(nn.Linear(1, 1), nn.BatchNorm1d(1))
+            self.decoder = nn.Linear(1, 1)
+            self.decoder.weight[0][0] = self.encoder[0].weight[0][0]  # tied weights
+
+        def forward(self, x: Any) -> Any:
+            return self.decoder(self.encoder(x))
+
+    model = Tied()
+    assert [name for name, _ in model.named_parameters()] == [
+        "scale",
+        "encoder.0.weight.0.0",
+        "encoder.0.bias.0",
+        "encoder.1.weight.0",
+        "encoder.1.bias.0",
+        "decoder.bias.0",  # decoder.weight.0.0 is encoder.0.weight.0.0, listed under that name
+    ]
+    assert model.parameters() == [p for _, p in model.named_parameters()]
+    buffers = [name for name in model.state_dict() if "running" in name]
+    assert buffers == ["encoder.1.running_mean.0", "encoder.1.running_var.0"]
+
+
 def test_a_users_subclass_finds_its_children_and_parameters_and_opens_its_scope() -> None:
     class Net(Module):
         def __init__(self) -> None:

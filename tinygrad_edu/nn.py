@@ -341,16 +341,26 @@ class Module:
         ``("layers.0.neurons.3.w.1", value)``, in a fixed order (the order of ``parameters()``).
         A parameter shared by two children is listed once, under its first name.
         """
-        named = self._own_parameters()
-        for child_name, child in self.named_children():
-            named += [(f"{child_name}.{name}", p) for name, p in child.named_parameters()]
         seen: set[Value] = set()
         unique = []
-        for name, p in named:
-            if p not in seen:
-                seen.add(p)
-                unique.append((name, p))
+        for prefix, module in self._tree():
+            for name, p in module._own_parameters():
+                if p not in seen:
+                    seen.add(p)
+                    unique.append((prefix + name, p))
         return unique
+
+    def _tree(self) -> list[tuple[str, Module]]:
+        """This module and every module inside it, each before its children and in the order of
+        their attributes, with the prefix of their names ("" here, then "layers.0." ...)."""
+        found = []
+        stack: list[tuple[str, Module]] = [("", self)]
+        while stack:
+            prefix, module = stack.pop()
+            found.append((prefix, module))
+            children = reversed(module.named_children())  # popped in attribute order
+            stack += [(f"{prefix}{name}.", child) for name, child in children]
+        return found
 
     def parameters(self) -> list[Value]:
         """Every parameter Value, in micrograd's order (weights, then bias, neuron by neuron)."""
@@ -400,14 +410,12 @@ class Module:
 
     def _buffer_slots(self) -> list[tuple[str, list[float], int]]:
         """Every buffer entry of this module and its children: (dotted name, its list, index)."""
-        slots = [
-            (f"{name}.{j}", values, j)
-            for name, values in self._own_buffers()
+        return [
+            (f"{prefix}{name}.{j}", values, j)
+            for prefix, module in self._tree()
+            for name, values in module._own_buffers()
             for j in range(len(values))
         ]
-        for child_name, child in self.named_children():
-            slots += [(f"{child_name}.{name}", v, j) for name, v, j in child._buffer_slots()]
-        return slots
 
     def state_dict(self) -> dict[str, float]:
         """Every parameter's value by name, then every buffer's (BatchNorm1d's running
@@ -489,9 +497,17 @@ def _nested(name: str, value: object, kind: type[K]) -> list[tuple[str, K]]:
     with its dotted name: ``("weight.2.0", p)``."""
     if isinstance(value, kind):
         return [(name, value)]
-    if isinstance(value, (list, tuple)):
-        return [item for i, v in enumerate(value) for item in _nested(f"{name}.{i}", v, kind)]
-    return []
+    if not isinstance(value, (list, tuple)):
+        return []
+    # A name is made only for what is or may hold a ``kind``: a neuron's weights are searched
+    # for modules too, at every parameters() call.
+    found: list[tuple[str, K]] = []
+    for i, v in enumerate(value):
+        if isinstance(v, kind):
+            found.append((f"{name}.{i}", v))
+        elif isinstance(v, (list, tuple)):
+            found += _nested(f"{name}.{i}", v, kind)
+    return found
 
 
 def _kind(x: object) -> str:
