@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
-from tinygrad_edu import Parameter, Scope, Value, current_scope, no_grad, scope
+from tinygrad_edu import Parameter, Scope, Value, current_scope, engine, no_grad, scope
 from tinygrad_edu.engine import TOP, neuron, topological_order, weighted_sum, within_scope
 from tinygrad_edu.nn import ACTIVATIONS
 
@@ -161,3 +162,36 @@ def test_neuron_refuses_an_activation_of_more_than_one_operation() -> None:
 def test_neuron_refuses_an_activation_that_returns_no_value() -> None:
     with pytest.raises(TypeError, match="returns a Value, not float"):
         neuron([Parameter(1.0)], [Value(2.0)], Parameter(0.0), lambda v: v.data, "n")
+
+
+def test_threads_reading_one_graphs_scopes_get_the_very_same_objects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A scope's path is made when first asked for; two threads asking at once share it, even
+    when one of them is paused while making it."""
+
+    class SlowScope(Scope):
+        __slots__ = ()
+
+        def __new__(cls, name: str, parent: Scope | None = None) -> SlowScope:
+            time.sleep(0.002)  # lets the other thread run in the middle of making it
+            return super().__new__(cls, name, parent)  # type: ignore[return-value]
+
+    x = Value(1.0)
+    nodes = []
+    for _ in range(10):  # within_scope, which does not make the Scope as `with` does
+        nodes.append(within_scope("step", within_scope, "inner", lambda: x * 2))
+    monkeypatch.setattr(engine, "Scope", SlowScope)
+    seen: list[list[Scope | None]] = []  # the objects, not ids: a freed object's id is reused
+    start = threading.Barrier(2)
+
+    def read() -> None:
+        start.wait()
+        seen.append([n.scope for n in nodes] + [n.scope.parent for n in nodes])
+
+    threads = [threading.Thread(target=read) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(seen) == 2 and all(a is b for a, b in zip(*seen))

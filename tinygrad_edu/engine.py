@@ -128,16 +128,18 @@ class _Entry:
 
     @property
     def scope(self) -> Scope:
-        """The path of this entry, made once (its parents' first, without recursion)."""
+        """The path of this entry, made once (its parents' first, without recursion); under a
+        lock, so that two threads drawing one graph get the very same object."""
         if self._scope is None:
-            unnamed = []
-            entry: _Entry | None = self
-            while entry is not None and entry._scope is None:
-                unnamed.append(entry)
-                entry = entry.parent
-            above = TOP if entry is None else entry._scope
-            for entry in reversed(unnamed):
-                above = entry._scope = Scope(entry.name, above)
+            with _NAMING:
+                unnamed = []
+                entry: _Entry | None = self
+                while entry is not None and entry._scope is None:
+                    unnamed.append(entry)
+                    entry = entry.parent
+                above = TOP if entry is None else entry._scope
+                for entry in reversed(unnamed):
+                    above = entry._scope = Scope(entry.name, above)
         return self._scope  # type: ignore[return-value]
 
     def __reduce__(self) -> str | tuple[Any, ...]:
@@ -148,6 +150,7 @@ class _Entry:
 
 _TOP = _Entry("", None)
 _TOP._scope = TOP
+_NAMING = threading.Lock()
 
 # The recording state, one context value so that recording a node costs one lookup: the current
 # scope entry while recording, None inside no_grad().
