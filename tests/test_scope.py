@@ -102,13 +102,15 @@ def test_threads_and_tasks_each_have_their_own_scope() -> None:
 
 
 def test_a_scope_asked_for_inner_first_still_names_its_parents_once() -> None:
-    with scope("model"):
-        with scope("block"):
-            with scope("neuron"):
-                inner = Value(1.0) * 2
-            beside = Value(1.0) * 3
-        outer = Value(1.0) * 4
-    # The innermost node is asked first: its parents' paths are made on the way, once each.
+    def block() -> tuple[Value, Value]:
+        return within_scope("neuron", lambda: Value(1.0) * 2), Value(1.0) * 3
+
+    def model() -> tuple[Value, Value, Value]:
+        return (*within_scope("block", block), Value(1.0) * 4)
+
+    # within_scope, not `with` (whose `as` value is the Scope, made on entry): no path is made
+    # yet. The innermost node is asked first: its parents' paths are made on the way, once each.
+    inner, beside, outer = within_scope("model", model)
     assert inner.scope == "model/block/neuron" and inner.scope is inner.scope
     assert inner.scope.parent is beside.scope and beside.scope.parent is outer.scope
     assert outer.scope.parent is None and outer.scope.name == "model"
