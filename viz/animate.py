@@ -43,7 +43,7 @@ from tinygrad_edu.formatting import format_number
 from .dot import INK, Styling, cell_colors, number_range, pipe, to_digraph
 from .graph import Graph, build_graph, grad_cells, kind_of, op_id
 from .options import DrawOptions
-from .page import with_player_style
+from .page import asset, template
 
 __all__ = [
     "animate",
@@ -374,7 +374,8 @@ class _Movie:
         data = json.dumps({"frames": frames, "reach": self.reach}, ensure_ascii=False)
         data = data.replace("<", "\\u003c")  # no "</script>" can end the block early
         return (
-            _PAGE.replace("{heading}", _HEADING if heading else "")
+            template("animation.html")
+            .replace("{heading}", asset("animation_heading.html") if heading else "")
             .replace("{svg}", _inline_svg(self.svg))
             .replace("{last}", str(len(self.frames) - 1))
             .replace("{data}", data)
@@ -513,143 +514,6 @@ def animate(root: Value, path: str | Path | None = None, **options: Any) -> Anim
         return Animation(root, settings)
     target = _animation_path(path)  # checked before any work
     return Animation(root, settings).save(target)
-
-
-# --- the page --------------------------------------------------------------------------------
-
-_HEADING = """<h1>Backpropagation, one node at a time</h1>
-<p class="lead">First the forward pass; then <code>backward()</code> visits each node after every
-node that uses it, and passes its gradient on to its inputs by the chain rule.</p>
-"""
-
-_PAGE = with_player_style("""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Backpropagation, one node at a time</title>
-<style>
-  {player_style}
-  main { max-width: 1400px; margin: 0 auto; padding: 20px 24px 32px; }
-  h1 { font-size: 20px; margin: 0 0 4px; }
-  .lead { margin: 0 0 16px; color: var(--soft); }
-  .controls { display: flex; align-items: center; gap: 8px; flex-wrap: wrap;
-              background: #fff; border: 1px solid var(--line); border-radius: 10px;
-              padding: 10px 12px; }
-  #position { color: var(--soft); font-variant-numeric: tabular-nums; min-width: 96px;
-              text-align: right; }
-  .caption { background: #fff; border: 1px solid var(--line); border-left: 4px solid var(--accent);
-             border-radius: 10px; margin: 12px 0; padding: 10px 14px; min-height: 72px; }
-  .caption p { margin: 2px 0; white-space: pre-wrap; }
-  .caption .title { font-weight: 600; }
-  .caption .step { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace;
-                   font-size: 14px; }
-  .diagram { background: #fff; border: 1px solid var(--line); border-radius: 10px;
-             padding: 12px; overflow-x: auto; text-align: center; }
-  .diagram svg { max-width: 100%; height: auto; }
-  .diagram .faded { opacity: 0.28; }
-  .diagram g.node.current > polygon[fill="none"], .diagram g.node.current > ellipse,
-  .diagram g.node.current > path { stroke: var(--accent); stroke-width: 3.5px; }
-  .diagram g.edge.current > path, .diagram g.edge.current > polygon {
-    stroke: var(--accent); stroke-width: 2.5px; }
-  .diagram g.edge.current > polygon { fill: var(--accent); }
-</style>
-</head>
-<body>
-<main>
-{heading}<div class="controls">
-  <button id="previous" type="button" title="previous (left arrow)">&#9664;</button>
-  <button id="play" type="button" title="play / pause (space)">Play</button>
-  <button id="next" type="button" title="next (right arrow)">&#9654;</button>
-  <input id="slider" type="range" min="0" max="{last}" value="0" aria-label="frame">
-  <span id="position"></span>
-</div>
-<div class="caption" id="caption" aria-live="polite"></div>
-<div class="diagram">{svg}</div>
-<p class="keys"><kbd>&larr;</kbd> <kbd>&rarr;</kbd> step, <kbd>space</kbd> play / pause</p>
-</main>
-<script type="application/json" id="frames">{data}</script>
-<script>
-(function () {
-  var data = JSON.parse(document.getElementById("frames").textContent);
-  var frames = data.frames;
-  var slider = document.getElementById("slider");
-  var play = document.getElementById("play");
-  var position = document.getElementById("position");
-  var caption = document.getElementById("caption");
-  var cells = {}, reached = [], current = [];
-  frames.forEach(function (frame) {
-    frame.c.forEach(function (change) {
-      var id = change[0];
-      if (cells[id]) { return; }
-      var text = document.getElementById(id), fill = document.getElementById(id + "-bg");
-      cells[id] = { text: text, fill: fill, first: [text.textContent, fill.getAttribute("fill"),
-                                                     text.getAttribute("fill")] };
-    });
-  });
-  Object.keys(data.reach).forEach(function (id) {
-    var element = document.getElementById(id);
-    if (element) { reached.push([element, data.reach[id]]); }
-  });
-  function set(change) {
-    var cell = cells[change[0]];
-    cell.text.textContent = change[1];
-    cell.fill.setAttribute("fill", change[2]);
-    cell.text.setAttribute("fill", change[3]);
-  }
-  var applied = 0, shown = 0, timer = null;
-  function show(k) {
-    k = Math.max(0, Math.min(frames.length - 1, k));
-    if (k < applied) {
-      Object.keys(cells).forEach(function (id) { set([id].concat(cells[id].first)); });
-      applied = 0;
-    }
-    while (applied < k) { applied += 1; frames[applied].c.forEach(set); }
-    reached.forEach(function (pair) { pair[0].classList.toggle("faded", k > 0 && pair[1] > k); });
-    current.forEach(function (element) { element.classList.remove("current"); });
-    current = [];
-    frames[k].n.forEach(function (id) {
-      var element = document.getElementById(id);
-      if (element) { element.classList.add("current"); current.push(element); }
-    });
-    caption.textContent = "";
-    frames[k].t.forEach(function (line, i) {
-      var p = document.createElement("p");
-      p.className = i === 0 ? "title" : "step";
-      p.textContent = line;
-      caption.appendChild(p);
-    });
-    shown = k;
-    slider.value = k;
-    position.textContent = k === 0 ? "forward pass" : "step " + k + " of " + (frames.length - 1);
-  }
-  function stop() { clearInterval(timer); timer = null; play.textContent = "Play"; }
-  function toggle() {
-    if (timer) { stop(); return; }
-    if (shown === frames.length - 1) { show(0); }
-    play.textContent = "Pause";
-    timer = setInterval(function () {
-      if (shown === frames.length - 1) { stop(); } else { show(shown + 1); }
-    }, 1500);
-  }
-  document.getElementById("previous").onclick = function () { stop(); show(shown - 1); };
-  document.getElementById("next").onclick = function () { stop(); show(shown + 1); };
-  play.onclick = toggle;
-  slider.oninput = function () { stop(); show(Number(slider.value)); };
-  document.addEventListener("keydown", function (event) {
-    var target = event.target;
-    if (target === slider || target.isContentEditable ||
-        /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) { return; }
-    if (event.key === "ArrowRight") { stop(); show(shown + 1); event.preventDefault(); }
-    else if (event.key === "ArrowLeft") { stop(); show(shown - 1); event.preventDefault(); }
-    else if (event.key === " ") { toggle(); event.preventDefault(); }
-  });
-  show(0);
-})();
-</script>
-</body>
-</html>
-""")
 
 
 # --- the GIF ---------------------------------------------------------------------------------

@@ -1,30 +1,51 @@
-"""What the two player pages share: the house style of a self-contained page with controls.
+"""What the two player pages share: their files, and how a page is put together from them.
 
 The backward-pass animation (:mod:`viz.animate`) and the training explorer (:mod:`viz.explore`)
-are both one HTML file that plays frames with a Play button, a slider and keys; this is their
-common look, so the two read as one tool.
+are each one self-contained HTML file that plays frames with a Play button, a slider and keys.
+Their markup, style and script are files of their own in ``viz/assets/`` (package data, so the
+wheel carries them), where an editor, a linter and a reader see HTML, CSS and JavaScript rather
+than Python strings:
+
+* ``player.css``: the look both pages share (colours, buttons, the slider, the key hints), so
+  the two read as one tool;
+* ``animation.html`` with ``animation.css`` and ``animation.js``, and
+  ``animation_heading.html`` (the title, left out in a notebook): the animation's page;
+* ``explorer.html`` with ``explorer.css`` and ``explorer.js``: the explorer's page.
+
+A page's ``.html`` file is its skeleton. A line that is only ``{player.css}`` (any ``.css`` or
+``.js`` file of the folder) is replaced by that file, at the line's indentation: the page stays
+one file that needs no network. Every other ``{name}`` is a place the Python side fills for each
+page (the diagram, the frames' data, a title) with :func:`fill`.
 """
 
 from __future__ import annotations
 
-__all__ = ["PLAYER_STYLE", "with_player_style"]
+import re
+import textwrap
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
 
-PLAYER_STYLE = """\
-  :root { --ink: #2f3e4e; --soft: #6b7785; --accent: #e8590c; --line: #dde3ea; }
-  * { box-sizing: border-box; }
-  body { margin: 0; background: #f5f7fa; color: var(--ink);
-         font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }
-  button { font: inherit; border: 1px solid var(--line); background: #fff; color: var(--ink);
-           border-radius: 8px; padding: 6px 12px; cursor: pointer; min-width: 44px; }
-  button:hover { border-color: var(--accent); }
-  button#play { background: var(--ink); color: #fff; border-color: var(--ink); min-width: 84px; }
-  input[type=range] { flex: 1; min-width: 160px; accent-color: var(--accent); }
-  .keys { color: var(--soft); font-size: 13px; margin-top: 10px; }
-  kbd { border: 1px solid var(--line); border-radius: 4px; padding: 0 5px; background: #fff; }
-"""
-"""The CSS rules both pages use: colours, the body's font, buttons, the slider, the key hints."""
+__all__ = ["asset", "template", "fill"]
+
+_INCLUDE = re.compile(r"^( *)\{([\w-]+\.(?:css|js))\}\n", re.M)
 
 
-def with_player_style(page: str) -> str:
-    """``page`` with its ``{player_style}`` placeholder replaced by :data:`PLAYER_STYLE`."""
-    return page.replace("  {player_style}\n", PLAYER_STYLE)
+@cache
+def asset(name: str) -> str:
+    """The text of the file ``viz/assets/<name>``."""
+    return (resources.files("viz") / "assets" / name).read_text(encoding="utf-8")
+
+
+@cache
+def template(name: str) -> str:
+    """The page skeleton ``viz/assets/<name>`` with the style sheets and scripts it names put
+    in: a line ``{player.css}`` becomes the text of ``player.css``, indented as the line was."""
+    return _INCLUDE.sub(lambda match: textwrap.indent(asset(match[2]), match[1]), asset(name))
+
+
+def fill(page: str, values: Mapping[str, str]) -> str:
+    """``page`` with each ``{key}`` of ``values`` replaced by its value, all in one pass, so
+    that nothing put in (a label in the diagram, a title) is read as a place to fill."""
+    places = "|".join(re.escape(key) for key in values)
+    return re.sub(rf"\{{({places})\}}", lambda match: values[match[1]], page)
