@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tinygrad_edu import Parameter, Scope, Value, current_scope, engine, no_grad, scope
+from tinygrad_edu import Parameter, Scope, Value, current_scope, no_grad, recording, scope
 from tinygrad_edu.engine import TOP, neuron, topological_order, weighted_sum, within_scope
 from tinygrad_edu.nn import ACTIVATIONS
 
@@ -183,7 +183,7 @@ def test_threads_reading_one_graphs_scopes_get_the_very_same_objects(
     nodes = []
     for _ in range(10):  # within_scope, which does not make the Scope as `with` does
         nodes.append(within_scope("step", within_scope, "inner", lambda: x * 2))
-    monkeypatch.setattr(engine, "Scope", SlowScope)
+    monkeypatch.setattr(recording, "Scope", SlowScope)
     seen: list[list[Scope | None]] = []  # the objects, not ids: a freed object's id is reused
     start = threading.Barrier(2)
 

@@ -10,23 +10,20 @@
 
 from . import data, functional, nn, optim
 from .compile import compile
+from .define import define_op
 from .engine import (
+    BackwardStep,
     Parameter,
-    Scope,
     Value,
-    current_scope,
-    define_op,
-    draw,
+    backward_steps,
     grad,
-    is_grad_enabled,
     local_derivatives,
-    no_grad,
-    observe,
-    scope,
     topological_order,
 )
 from .gradcheck import GradCheck, check_grad, numerical_grad
+from .hooks import draw, observe
 from .ops import OPS
+from .recording import Scope, current_scope, is_grad_enabled, no_grad, scope
 
 __all__ = [
     "Value",
@@ -38,6 +35,8 @@ __all__ = [
     "draw",
     "observe",
     "grad",
+    "backward_steps",
+    "BackwardStep",
     "no_grad",
     "is_grad_enabled",
     "topological_order",

@@ -87,21 +87,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .engine import (
-    Sampler,
-    Trace,
-    Update,
-    Value,
-    enable_grad,
-    is_grad_enabled,
-    is_number,
-    local_derivatives_at,
-    sample,
-    scope,
-    topological_order,
-    tracing,
-)
+from .engine import Value, local_derivatives_at, topological_order
+from .hooks import Sampler, Trace, Update, sample, tracing
 from .ops import OPS
+from .recording import enable_grad, is_grad_enabled, scope
+from .scalars import is_number
 
 __all__ = ["compile", "Compiled", "CompiledValue", "Program", "Step"]
 

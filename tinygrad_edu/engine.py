@@ -1,52 +1,74 @@
 """The engine: a scalar ``Value`` that records every operation, and the chain rule run backwards.
 
-Build an expression from Values and plain numbers; each operation creates a new node that
+Build an expression from Values and plain numbers; each operation makes a new node that
 remembers its operation (``op``) and its inputs (``inputs``). The nodes form a DAG.
-``y.backward()`` walks that DAG from ``y`` in reverse topological order, so every node's
+``y.backward()`` walks that DAG from ``y`` in reverse topological order, so that every node's
 gradient is complete before it is passed on, and applies the chain rule at each node::
 
-    input.grad += (d node / d input) * node.grad
+    for node in reversed(topological_order(y)):
+        for input, local in zip(node.inputs, local_derivatives(node)):
+            input.grad += local * node.grad
 
-The local derivatives come from the table in :mod:`tinygrad_edu.ops`. ``grad(y, x)`` runs the
-same loop on Values instead of floats, so its result is itself a graph that can be
-differentiated again.
+That loop is :func:`backward_steps`, below ``class Value``; each local derivative is one row of
+the table in :mod:`tinygrad_edu.ops` (tanh's: ``1 - out * out``). ``grad(y, x)`` runs the same
+rules on Values instead of floats, so its result is a graph that can be differentiated again.
 
-Design notes (why it is fast and frees memory promptly):
-
-* ``__slots__`` and the data as a Python float: small nodes, no numpy scalars in the hot loop.
-* A node points at its inputs and nothing else: no closure that captures its own output, so a
-  graph has no reference cycles and is freed by reference counting as soon as it is dropped;
-  the cyclic garbage collector has nothing to clean up.
-* The inputs sit in two slots (``_a``, ``_b``) rather than a tuple per node: one object per node.
-* A ``__weakref__`` slot, so Values take weak references (``weakref.ref``, WeakKeyDictionary)
-  as micrograd's and PyTorch's do: 8 bytes a node, 120 instead of 112 (``benchmarks/memory.py``).
-* Topological order by an explicit stack, never recursion: a chain of a million nodes is fine.
+The rest of the engine lives beside this file, each part with its reasons: what ``no_grad`` and
+``scope`` switch (:mod:`~tinygrad_edu.recording`), the speed paths that ``backward()`` and the
+layers run (:mod:`~tinygrad_edu.fast`), your own operations (:mod:`~tinygrad_edu.define`), what
+a compiled replay must redo at every call (:mod:`~tinygrad_edu.hooks`). Why it frees memory
+promptly: a node points at its inputs and nothing else (no closure that captures its own
+output), so a graph has no reference cycles and reference counting frees it the moment it is
+dropped; and the order is found with an explicit stack, so a chain of a million nodes is fine.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar, Token
-from types import TracebackType
-from typing import Any, TypeGuard, TypeVar, Union, cast, overload
-
-import numpy as np
+from typing import Any, NamedTuple, overload
 
 from .formatting import format_number
-from .ops import BUILTINS, OPS, Op, ieee_arithmetic
+from .ops import OPS, ieee_arithmetic
+from .recording import (
+    RECORDING,
+    TOP,
+    TOP_ENTRY,
+    Entry,
+    Scope,
+    current_scope,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    scope,
+    within_scope,
+)
+from .scalars import Number, is_number, to_float
 
 __all__ = [
     "Value",
     "Parameter",
+    "backward_steps",
+    "BackwardStep",
+    "topological_order",
+    "local_derivatives",
+    "local_derivatives_at",
+    "grad",
+    "record",
+    "Number",
+    "Operand",
+    "is_number",
+    "to_float",
+    # defined in the modules beside this one, and found here too:
     "Scope",
+    "TOP",
     "scope",
     "within_scope",
     "current_scope",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
     "draw",
     "observe",
     "sample",
@@ -55,466 +77,9 @@ __all__ = [
     "Sampler",
     "Update",
     "define_op",
-    "grad",
-    "no_grad",
-    "enable_grad",
-    "is_grad_enabled",
-    "topological_order",
-    "local_derivatives",
-    "local_derivatives_at",
     "weighted_sum",
     "neuron",
-    "is_number",
-    "to_float",
-    "Number",
-    "Operand",
 ]
-
-Number = float | int | bool | np.integer[Any] | np.floating[Any] | np.bool_
-"""What counts as a plain number: int, float, bool and numpy's real scalar types."""
-
-Operand = Union["Value", Number]
-
-
-class Scope(str):
-    """Where a node was recorded: the names of the enclosing scopes joined by "/", as a str.
-
-    ``Scope("layers.0/neurons.3")`` compares and prints like that string. Each entry into a
-    :func:`scope` has its own Scope object, so the nodes recorded during one entry share the
-    very same object (``a.scope is b.scope``) while another entry of the same name gets an equal
-    but distinct one: that is how a diagram tells one call of a module from the next.
-    ``parent`` is the entry it was opened in (None at the top), ``name`` its own name.
-    """
-
-    __slots__ = ("parent", "name")
-
-    parent: Scope | None
-    name: str
-
-    def __new__(cls, name: str, parent: Scope | None = None) -> Scope:
-        if parent:
-            self = str.__new__(cls, parent + "/" + name)
-            self.parent = parent
-        else:
-            self = str.__new__(cls, name)
-            self.parent = None
-        self.name = name
-        return self
-
-    def __reduce__(self) -> str | tuple[Any, ...]:
-        """Pickled as its name and parent; the top level as the module's own ``TOP``."""
-        return "TOP" if self is TOP else (Scope, (self.name, self.parent))
-
-
-TOP = Scope("")
-"""The scope of everything recorded outside every :func:`scope` (the empty path)."""
-
-
-class _Entry:
-    """One entry into a scope, as the nodes recorded during it hold it: its name and the entry it
-    was opened in. Its :class:`Scope` (the path, a str) is made when first asked for, then kept.
-
-    nn opens an entry for every module call and every neuron, 3,700 per step of micrograd's demo,
-    and most are never drawn: making this small object instead of the Scope str (121 ns against
-    309 ns, timeit) saves about 2% of that step (the two ways side by side).
-    """
-
-    __slots__ = ("name", "parent", "_scope")
-
-    def __init__(self, name: str, parent: _Entry | None) -> None:
-        self.name = name
-        self.parent = parent
-        self._scope: Scope | None = None
-
-    @property
-    def scope(self) -> Scope:
-        """The path of this entry, made once (its parents' first, without recursion); under a
-        lock, so that two threads drawing one graph get the very same object."""
-        if self._scope is None:
-            with _NAMING:
-                unnamed = []
-                entry: _Entry | None = self
-                while entry is not None and entry._scope is None:
-                    unnamed.append(entry)
-                    entry = entry.parent
-                above = TOP if entry is None else entry._scope
-                for entry in reversed(unnamed):
-                    above = entry._scope = Scope(entry.name, above)
-        return self._scope  # type: ignore[return-value]
-
-    def __reduce__(self) -> str | tuple[Any, ...]:
-        """Pickled as its name and parent (pickle keeps one entry shared by its nodes); the top
-        level as the module's own ``_TOP``."""
-        return "_TOP" if self is _TOP else (_Entry, (self.name, self.parent))
-
-
-_TOP = _Entry("", None)
-_TOP._scope = TOP
-_NAMING = threading.Lock()
-
-# The recording state, one context value so that recording a node costs one lookup: the current
-# scope entry while recording, None inside no_grad().
-_STATE: ContextVar[_Entry | None] = ContextVar("tinygrad_edu_state", default=_TOP)
-
-# OPS's two columns the hot paths read, one dict lookup each (not a lookup and a tuple field);
-# define_op keeps them in step with OPS.
-_FORWARD = {name: op.forward for name, op in OPS.items()}
-_DERIVATIVE = {name: op.derivative for name, op in OPS.items()}
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-T = TypeVar("T")
-
-
-@overload
-def no_grad() -> _NoGrad: ...
-@overload
-def no_grad(function: F) -> F: ...
-def no_grad(function: F | None = None) -> _NoGrad | F:
-    """Within the block, operations record nothing: every result is a leaf.
-
-    Use it for evaluation and for updates that must not become part of a graph::
-
-        with no_grad():
-            accuracy = evaluate(model)
-
-    Nests, and is safe across threads and asyncio tasks (it is a context variable). As in
-    PyTorch it also decorates, with or without the parentheses (``@no_grad()`` or ``@no_grad``):
-    a function, a generator (each step runs without recording; the caller records between
-    steps), an ``async def`` function, or an async generator.
-    """
-    if function is None:
-        return _NoGrad()
-    if not callable(function):
-        raise TypeError(
-            "no_grad() takes no argument (with no_grad(): ...), or decorates a function, "
-            f"not {type(function).__name__}"
-        )
-    return _without_recording(function)
-
-
-class _Recording:
-    """A context manager that sets the recording state on entry and restores it on exit: the
-    one mechanism behind ``no_grad`` and ``scope``. A token per entry, so one object may be
-    entered again inside itself."""
-
-    __slots__ = ("_tokens",)
-
-    def __init__(self) -> None:
-        self._tokens: list[Token[_Entry | None]] = []
-
-    def _state(self) -> _Entry | None:
-        """The recording state inside the block: a scope entry, or None (record nothing)."""
-        raise NotImplementedError
-
-    def __enter__(self) -> Any:
-        state = self._state()
-        self._tokens.append(_STATE.set(state))
-        return None if state is None else state.scope
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        _STATE.reset(self._tokens.pop())
-
-
-class _NoGrad(_Recording):
-    """What ``no_grad()`` returns: a context manager, and a decorator like ``no_grad`` itself."""
-
-    __slots__ = ()
-
-    def _state(self) -> None:
-        return None
-
-    def __call__(self, function: F) -> F:
-        return no_grad(function)
-
-
-def _without_recording(function: F) -> F:
-    """``function`` made to run under no_grad: each call, or each step of a generator."""
-    wrapper: Callable[..., Any]
-    if inspect.isasyncgenfunction(function):
-
-        async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            # Only while the generator runs: the caller records between its items.
-            inner = function(*args, **kwargs)
-            step, sent = inner.asend, None
-            while True:
-                token = _STATE.set(None)
-                try:
-                    item = await step(sent)
-                except StopAsyncIteration:
-                    return
-                finally:
-                    _STATE.reset(token)
-                try:
-                    sent, step = (yield item), inner.asend
-                except GeneratorExit:
-                    with _NoGrad():
-                        await inner.aclose()
-                    raise
-                except BaseException as error:
-                    sent, step = error, inner.athrow
-
-    elif inspect.iscoroutinefunction(function):
-
-        async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with _NoGrad():
-                return await function(*args, **kwargs)
-
-    elif inspect.isgeneratorfunction(function):
-
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            # As for the async generator above, step by step.
-            inner = function(*args, **kwargs)
-            step, sent = inner.send, None
-            while True:
-                token = _STATE.set(None)
-                try:
-                    item = step(sent)
-                except StopIteration as stop:
-                    return stop.value
-                finally:
-                    _STATE.reset(token)
-                try:
-                    sent, step = (yield item), inner.send
-                except GeneratorExit:
-                    with _NoGrad():
-                        inner.close()
-                    raise
-                except BaseException as error:
-                    sent, step = error, inner.throw
-
-    else:
-
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with _NoGrad():
-                return function(*args, **kwargs)
-
-    return cast(F, functools.wraps(function)(wrapper))
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside :func:`no_grad`."""
-    return _STATE.get() is not None
-
-
-class _EnableGrad(_Recording):
-    """What ``enable_grad()`` returns: recording on, in the scope it was already in."""
-
-    __slots__ = ()
-
-    def _state(self) -> _Entry:
-        return _STATE.get() or _TOP
-
-
-def enable_grad() -> _EnableGrad:
-    """Within the block, operations record again, even inside :func:`no_grad` (PyTorch's name).
-
-    For code that must build a graph whatever its caller chose: ``tinygrad_edu.compile`` traces
-    a function's graph inside it, also when the compiled function is first called in ``no_grad``.
-    """
-    return _EnableGrad()
-
-
-class scope(_Recording):
-    """``with scope("attention"):`` names the nodes recorded inside: their ``scope`` attribute is
-    the path of the enclosing scopes joined by "/" (``"block/attention"``).
-
-    ``nn`` opens one for every module call, named by the module's path, so a diagram can group
-    (``cluster=True``) or fold (``collapse=True``) what each Neuron, Layer or block computed;
-    a user's own scopes work the same way. Nests; a context variable like ``no_grad`` (inside
-    ``no_grad`` nothing is recorded, so nothing is named).
-    """
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        if type(name) is not str or not name or "/" in name:
-            raise ValueError(f"a scope's name is a non-empty str without '/', not {name!r}")
-        super().__init__()
-        self.name = name
-
-    def _state(self) -> _Entry | None:
-        return _inside(self.name)
-
-
-def _inside(name: str) -> _Entry | None:
-    """The recording state inside a new entry of the scope ``name`` (None inside no_grad)."""
-    current = _STATE.get()
-    return None if current is None else _Entry(name, current)
-
-
-def within_scope(name: str, function: Callable[..., T], *args: Any) -> T:
-    """``function(*args)`` inside a new entry of the scope ``name``: what ``with scope(name):``
-    does, as one call. nn opens a scope for every module call this way: it costs a quarter of
-    the with-statement (0.35 µs against 1.5 µs, timeit; the with-statement also makes the Scope
-    str it returns). micrograd's demo model opens 4 per sample this way, and its 33 neurons
-    record theirs with :func:`neuron` (benchmarks/scopes.py measures what they cost a step).
-    ``name`` is not checked: the caller's names are valid by construction."""
-    token = _STATE.set(_inside(name))
-    try:
-        return function(*args)
-    finally:
-        _STATE.reset(token)
-
-
-def current_scope() -> str:
-    """The path of the scope being recorded in ("" outside every scope and inside no_grad)."""
-    return (_STATE.get() or _TOP).scope
-
-
-# --- what a module does at every call: leaves drawn afresh, statistics observed -----------------
-
-Sampler = Callable[[int], "Sequence[float] | np.ndarray"]
-"""``sampler(n)`` gives n numbers, drawn one after the other (a dropout mask, a module's state)."""
-
-Update = Callable[[list[float]], None]
-"""``update(data)`` takes the data of the observed nodes, in order, as floats."""
-
-
-class Trace:
-    """What :func:`draw` and :func:`observe` recorded inside :func:`tracing`, in call order:
-    ``draws`` holds (sampler, the leaves it gave) per draw, ``observers`` (nodes, update) per
-    observe. ``tinygrad_edu.compile`` reads it to replay both at every call."""
-
-    __slots__ = ("draws", "observers")
-
-    def __init__(self) -> None:
-        self.draws: list[tuple[Sampler, list[Value]]] = []
-        self.observers: list[tuple[list[Value], Update]] = []
-
-
-_TRACE: ContextVar[Trace | None] = ContextVar("tinygrad_edu_trace", default=None)
-
-
-@contextmanager
-def tracing() -> Iterator[Trace]:
-    """Within the block, :func:`draw` and :func:`observe` are recorded in the :class:`Trace` it
-    gives, and ``observe`` defers its update (the replay calls it): how ``compile`` traces.
-
-    A context variable like :func:`no_grad`; nests (the innermost block records).
-    """
-    trace = Trace()
-    token = _TRACE.set(trace)
-    try:
-        yield trace
-    finally:
-        _TRACE.reset(token)
-
-
-def draw(n: int, sampler: Sampler) -> list[Value]:
-    """n new leaves whose data are the numbers ``sampler(n)`` gives: values drawn afresh at
-    every call of a compiled function, where any other number made inside it is frozen.
-
-    In the interpreter it is ``[Value(x) for x in sampler(n)]``. Inside a function compiled with
-    ``tinygrad_edu.compile``, the replay calls ``sampler(n)`` again before every call and gives
-    these leaves the new numbers, so a dropout mask is new at every step, drawn from the same
-    random stream in the same order as the interpreter would draw it. ``nn.Dropout`` draws its
-    mask this way (``rng.random() < p`` per entry), and ``nn.BatchNorm1d`` in evaluation reads
-    its running statistics this way (a sampler need not be random: it is read at every call).
-    """
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"draw(n, sampler): n is how many leaves to draw, an int >= 0, not {n!r}")
-    leaves = [Value(x) for x in sample(sampler, int(n))]
-    trace = _TRACE.get()
-    if trace is not None:
-        trace.draws.append((sampler, leaves))
-    return leaves
-
-
-def sample(sampler: Sampler, n: int) -> list[float]:
-    """``sampler(n)`` checked: n real numbers (a sequence or a 1-D numpy array), as floats."""
-    if not callable(sampler):
-        raise TypeError(f"a sampler is a function of n that gives n numbers, not {sampler!r}")
-    data = sampler(n)
-    if isinstance(data, np.ndarray):
-        if data.ndim != 1:
-            raise ValueError(_gave(sampler, n, f"an array of shape {data.shape}"))
-        data = data.tolist()
-    if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
-        raise ValueError(_gave(sampler, n, f"a {type(data).__name__}"))
-    if len(data) != n:
-        raise ValueError(_gave(sampler, n, f"{len(data)}"))
-    if all(type(x) is float for x in data):
-        return list(data)
-    try:
-        return [to_float(x) for x in data]
-    except TypeError as error:
-        raise TypeError(f"sampler {_name_of(sampler)} gave a non-number: {error}") from None
-
-
-def observe(nodes: Sequence[Value], update: Update) -> None:
-    """``update([node.data for node in nodes])``: a side effect of the forward pass (a
-    BatchNorm's running statistics moving towards the batch's) that a compiled function keeps.
-
-    In the interpreter ``update`` is called at once. Inside a function compiled with
-    ``tinygrad_edu.compile`` it is recorded instead, and every call of the compiled function
-    (under ``no_grad`` too) calls it after its forward pass with the replayed data of the same
-    nodes, so the statistics move at every step as the interpreter would move them.
-    """
-    if not isinstance(nodes, (list, tuple)):
-        kind = type(nodes).__name__
-        raise TypeError(f"observe(nodes, update): nodes is a list of Values, not a {kind}")
-    observed = list(nodes)
-    for i, node in enumerate(observed):
-        if not isinstance(node, Value):
-            raise TypeError(f"observe(nodes, update): nodes[{i}] is a {type(node).__name__}")
-    if not callable(update):
-        raise TypeError(f"observe(nodes, update): update is a function of a list, not {update!r}")
-    trace = _TRACE.get()
-    if trace is None:
-        update([node.data for node in observed])
-    else:
-        trace.observers.append((observed, update))
-
-
-def _gave(sampler: Sampler, n: int, what: str) -> str:
-    return f"sampler {_name_of(sampler)} was asked for {n} numbers and gave {what}"
-
-
-def _name_of(function: object) -> str:
-    name = getattr(function, "__qualname__", None)
-    return name if isinstance(name, str) else repr(function)
-
-
-# --- plain numbers: the one definition the whole library uses -----------------------------------
-
-_REAL = (int, float, np.integer, np.floating, np.bool_)
-
-
-def is_number(x: object) -> TypeGuard[Number]:
-    """True for a plain real number: int, float, bool, or a numpy integer, floating or bool
-    scalar (``np.float32(0.5)``, ``np.int64(3)``, ``np.bool_(True)``).
-
-    Not a Value, a complex number, a string, an array (even of one element), None, or a numpy
-    timedelta (an integer subclass that is a duration, not a number). Infinity and nan are
-    numbers; check ``math.isfinite`` where only finite ones make sense.
-    """
-    return isinstance(x, _REAL) and not isinstance(x, np.timedelta64)
-
-
-def to_float(x: object) -> float:
-    """A plain number (see :func:`is_number`) as a Python float.
-
-    Anything else is a TypeError naming its type. An integer beyond the largest float
-    (about 1.8e308) is an OverflowError that gives its size, not all of its digits.
-    """
-    if not is_number(x):
-        raise TypeError(
-            f"expected a real number (int, float, bool or numpy scalar), not {type(x).__name__}"
-        )
-    try:
-        return float(x)
-    except OverflowError:
-        size = math.log10(abs(int(x)))  # math.log10 takes integers of any size
-        raise OverflowError(
-            f"an integer of about 10**{size:.0f} is too large for a float "
-            "(the largest is about 1.8e308)"
-        ) from None
 
 
 class Value:
@@ -535,13 +100,16 @@ class Value:
     data as they do on a float, and return plain numbers (nothing recorded).
     """
 
+    # Slots: a node is small (120 bytes, benchmarks/memory.py) and its fields are fast to read.
+    # The inputs sit in two slots rather than a tuple per node; a __weakref__ slot lets Values
+    # take weak references (weakref.ref, WeakKeyDictionary) as micrograd's and PyTorch's do.
     __slots__ = ("data", "grad", "label", "op", "_entry", "_a", "_b", "__weakref__")
 
     data: float
     grad: float
     label: str
     op: str
-    _entry: _Entry
+    _entry: Entry
     _a: Value | None
     _b: Value | None
 
@@ -553,7 +121,7 @@ class Value:
             raise TypeError(f"a Value's label is a str, not {type(label).__name__}")
         self.label = label
         self.op = ""
-        self._entry = _STATE.get() or _TOP
+        self._entry = RECORDING.get() or TOP_ENTRY
         self._a = None
         self._b = None
 
@@ -575,12 +143,12 @@ class Value:
         return (self._a, self._b)
 
     def _unary(self, op: str) -> Value:
-        return _node(_FORWARD[op](self.data), op, self)
+        return record(OPS[op].forward(self.data), op, self)
 
     def _binary(self, op: str, other: Operand) -> Value:
         if not isinstance(other, Value):
             other = Value(other)
-        return _node(_FORWARD[op](self.data, other.data), op, self, other)
+        return record(OPS[op].forward(self.data, other.data), op, self, other)
 
     def _reflected(self, op: str, other: Number) -> Value:
         """``other <op> self`` for a plain number ``other`` on the left."""
@@ -592,16 +160,15 @@ class Value:
         """x + y; d/dx = 1, d/dy = 1."""
         if not isinstance(other, Value):
             other = Value(other)
-        # + and * are most of the nodes of the arithmetic a learner writes: their float
-        # arithmetic is inline (no table lookup, no call), so a chain y = y * a + b builds in
-        # 0.85x the time (timeit).
-        return _node(self.data + other.data, "+", self, other)
+        # + and * make most nodes of a network: their float arithmetic is written here instead
+        # of looked up in the table (benchmarks/engine_paths.py measures what that saves).
+        return record(self.data + other.data, "+", self, other)
 
     def __mul__(self, other: Operand) -> Value:
         """x * y; d/dx = y, d/dy = x."""
         if not isinstance(other, Value):
             other = Value(other)
-        return _node(self.data * other.data, "*", self, other)
+        return record(self.data * other.data, "*", self, other)
 
     def __sub__(self, other: Operand) -> Value:
         """x - y; d/dx = 1, d/dy = -1."""
@@ -805,17 +372,16 @@ class Value:
         A local derivative of exactly 0 passes nothing on, whatever arrives from above (0·inf
         counts as 0): ``x = Value(-1.0); x.relu().sqrt().backward()`` leaves ``x.grad == 0.0``,
         the true derivative, although sqrt'(0) is +inf.
+
+        This is :func:`backward_steps` (below: read it to see the walk) run to the end, by a
+        faster loop (:func:`tinygrad_edu.fast.propagate`) that a test pins to it bit for bit.
         """
         order = topological_order(self)
-        # Gradients left by an earlier backward() are set aside, so that this pass propagates
-        # only its own contributions, then added back: every .grad accumulates exactly.
-        earlier = [(node, node.grad) for node in order if node.grad]
-        for node, _ in earlier:
-            node.grad = 0.0
-        self.grad = 1.0
-        _propagate(order)
-        for node, g in earlier:
-            node.grad += g
+        earlier = _begin_pass(order)
+        try:
+            propagate(order)
+        finally:
+            _end_pass(earlier)
 
 
 class Parameter(Value):
@@ -828,153 +394,79 @@ class Parameter(Value):
     __slots__ = ()
 
 
-_new = object.__new__
+Operand = Value | Number
+"""What an operator takes: a Value or a plain number (which becomes a constant leaf)."""
 
 
-def _bare(kind: type[Value], data: float, grad: float, label: str, op: str, entry: _Entry) -> Value:
-    """A node of class ``kind`` with these fields and no inputs yet: what copies and unpickling
-    start from (they set ``_a`` and ``_b`` once the inputs exist)."""
-    node: Value = _new(kind)
-    node.data, node.grad, node.label, node.op = data, grad, label, op
-    node._entry, node._a, node._b = entry, None, None
-    return node
+# --- the walk: backward(), one step at a time ---------------------------------------------------
 
 
-def _twin(node: Value) -> Value:
-    """A new node with node's class and fields, and no inputs yet."""
-    return _bare(type(node), node.data, node.grad, node.label, node.op, node._entry)
+class BackwardStep(NamedTuple):
+    """One use of the chain rule during ``backward()``: ``input.grad += local * upstream``.
 
-
-class _Pickling(threading.local):
-    """Per thread: the ids of the nodes that a graph being pickled has listed and that pickle has
-    yet to write. Ids, not the nodes, so that nothing is kept alive after the pickle."""
-
-    def __init__(self) -> None:
-        self.listed: set[int] = set()
-
-
-_PICKLING = _Pickling()
-
-
-def _node(data: float, op: str, a: Value, b: Value | None = None) -> Value:
-    """The result of ``op`` applied to a (and b): a node that remembers them, or, under
-    ``no_grad``, a leaf.
-
-    This is the hottest function of the engine, so it fills the slots itself instead of calling
-    ``Value(...)``: the data is already a float and needs no checking, and skipping the class
-    call and ``__init__`` records an operation in about 235 ns instead of 270 ns (timeit).
+    ``node`` passes its gradient on to ``input``, which is ``node.inputs[position]``; ``local``
+    is d node / d input, ``upstream`` is ``node.grad`` (d root / d node, complete by now), and
+    ``contribution`` is what the step added to ``input.grad``: ``local * upstream``, or exactly
+    0 when ``local`` is 0 (the zero rule: nothing is added then, even if upstream is inf).
     """
-    out: Value = _new(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    recording = _STATE.get()
-    # One statement per slot: a four-name tuple assignment builds and unpacks a tuple, which made
-    # micrograd's demo step 15% slower here and in weighted_sum (timeit, and the step A/B).
-    if recording is not None:
-        out.op = op
-        out._entry = recording
-        out._a = a
-        out._b = b
-    else:
-        out.op = ""
-        out._entry = _TOP
-        out._a = None
-        out._b = None
-    return out
+
+    node: Value
+    input: Value
+    position: int
+    local: float
+    upstream: float
+    contribution: float
 
 
-def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], start: Value) -> Value:
-    """start + w0*x0 + w1*x1 + ... : a neuron's pre-activation, the same graph and the same
-    numbers as writing the expression out (a * node, then a + node, per term, left to right).
+def backward_steps(root: Value) -> Iterator[BackwardStep]:
+    """``root.backward()``, one step at a time: a generator of the chain rule's steps, each
+    applied to ``.grad`` as it is yielded.
 
-    Every neuron of a network spends most of its time here, so the loop builds its nodes
-    directly, without going through ``__mul__`` and ``__add__`` for each term (a Python method
-    call per operator is what costs most): micrograd's demo step gets 7-10% faster
-    (benchmarks/moons_step.py's step, with and without it, side by side). A plain
-    number among the inputs becomes a constant, as it would in ``w * 2.0``.
+    The walk is backward()'s: the gradients an earlier pass left are set aside, the root is
+    seeded with d root/d root = 1, then for each node in reverse topological order, for each of
+    its inputs in argument order, one :class:`BackwardStep`, whose contribution is already in
+    the input's ``.grad`` when you see it. At the end (or when the generator is closed) the
+    set-aside gradients are added back. Consumed to the end, it leaves every ``.grad`` bit for
+    bit as ``root.backward()`` would; ``backward()`` runs the same walk with a faster loop.
     """
-    return _weighted_sum(weights, inputs, start, _STATE.get())
+    if not isinstance(root, Value):
+        raise TypeError(f"backward_steps(root): root is a Value, not {type(root).__name__}")
+    return _steps(root)
 
 
-def _weighted_sum(
-    weights: Sequence[Value], inputs: Sequence[Operand], start: Value, recording: _Entry | None
-) -> Value:
-    """weighted_sum's nodes, recorded in the entry ``recording`` (None: nothing recorded)."""
-    total = start
-    for w, x in zip(weights, inputs):
-        if not isinstance(x, Value):
-            x = Value(x)
-            x._entry = recording or _TOP
-        product = _new(Value)
-        product.data = w.data * x.data
-        product.grad = 0.0
-        product.label = ""
-        added = _new(Value)
-        added.data = total.data + product.data
-        added.grad = 0.0
-        added.label = ""
-        if recording is not None:  # one statement per slot, as in _node
-            product.op = "*"
-            product._entry = recording
-            product._a = w
-            product._b = x
-            added.op = "+"
-            added._entry = recording
-            added._a = total
-            added._b = product
-        else:
-            product.op = added.op = ""
-            product._entry = added._entry = _TOP
-            product._a = product._b = added._a = added._b = None
-        total = added
-    return total
+def _steps(root: Value) -> Iterator[BackwardStep]:
+    order = topological_order(root)
+    earlier = _begin_pass(order)
+    try:
+        for node in reversed(order):
+            upstream = node.grad  # complete: every node that uses this one came earlier
+            for position, (child, local) in enumerate(zip(node.inputs, local_derivatives(node))):
+                if local:
+                    contribution = local * upstream
+                    child.grad += contribution
+                else:  # the zero rule: flat stays flat, even under an infinite upstream
+                    contribution = 0.0
+                yield BackwardStep(node, child, position, local, upstream, contribution)
+    finally:
+        _end_pass(earlier)
 
 
-def neuron(
-    weights: Sequence[Value],
-    inputs: Sequence[Operand],
-    bias: Value,
-    activation: Callable[[Value], Value],
-    name: str,
-) -> Value:
-    """activation(bias + w0*x0 + w1*x1 + ...), recorded in a new entry of the scope ``name``:
-    the very nodes, numbers and scopes of
-    ``within_scope(name, lambda: activation(weighted_sum(weights, inputs, bias)))``.
-
-    What a Layer computes for each of its neurons and each sample, without switching the
-    context for each: the sum's nodes are made in the new entry, then the activation's node
-    (and its constant operand, such as leaky_relu's slope) is moved into it. micrograd's demo
-    step computes 3,300 neurons: opening a scope for each with ``within_scope`` made the step
-    3-4% slower than this way (the two side by side; benchmarks/scopes.py measures what scopes
-    cost in all). ``activation`` is one operation applied to the sum whose other operands are
-    numbers (``Value.relu``, ``Value.tanh``, ``lambda v: v.leaky_relu(0.1)``), or the identity.
-    """
-    outer = _STATE.get()
-    if outer is None:
-        return activation(weighted_sum(weights, inputs, bias))
-    entry = _Entry(name, outer)
-    total = _weighted_sum(weights, inputs, bias, entry)
-    out = activation(total)
-    if out is total:
-        return out
-    if not isinstance(out, Value):
-        raise TypeError(f"neuron(): the activation returns a Value, not {type(out).__name__}")
-    constant = out._b
-    if out._a is not total or (constant is not None and constant.op):
-        raise ValueError(
-            "neuron(): the activation must be one operation applied to the sum, its other "
-            "operands numbers (as Value.relu and lambda v: v.leaky_relu(0.1) are); this one "
-            f"returned {out.op or 'a leaf'!r} computed from other nodes"
-        )
-    out._entry = entry
-    if constant is not None and constant._entry is outer:
-        constant._entry = entry
-    return out
+def _begin_pass(order: list[Value]) -> list[tuple[Value, float]]:
+    """Set aside the gradients an earlier pass left in ``order``'s nodes, and seed its root
+    (the last node) with 1. The pass then propagates only its own contributions, and
+    :func:`_end_pass` adds each set-aside gradient back once: every ``.grad`` accumulates
+    exactly (the earlier total plus this pass's), as if each pass had its own."""
+    earlier = [(node, node.grad) for node in order if node.grad]
+    for node, _ in earlier:
+        node.grad = 0.0
+    order[-1].grad = 1.0
+    return earlier
 
 
-def _data(x: Operand) -> float:
-    return x.data if isinstance(x, Value) else to_float(x)
+def _end_pass(earlier: list[tuple[Value, float]]) -> None:
+    """Add back what :func:`_begin_pass` set aside."""
+    for node, g in earlier:
+        node.grad += g
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -1009,52 +501,17 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def _propagate(order: list[Value]) -> None:
-    """The chain rule on floats, outputs first: input.grad += local derivative * node.grad."""
-    for node in reversed(order):
-        a = node._a
-        if a is None:
-            continue  # a leaf: nothing to pass on
-        g = node.grad
-        op = node.op
-        b = node._b
-        # Fast path: + and * are most nodes of a network, so their rules from the table,
-        # (1, 1) and (y, x), are applied inline here instead of through local_derivatives:
-        # without it micrograd's demo step takes 1.6-1.7x as long (measured side by side). A
-        # test checks that it agrees with the table bit for bit.
-        if op == "+":
-            a.grad += g
-            b.grad += g  # type: ignore[union-attr]
-            continue
-        if op == "*":
-            # A factor of exactly 0 passes nothing on (see below); `if` also skips the work.
-            if b.data:  # type: ignore[union-attr]
-                a.grad += b.data * g  # type: ignore[union-attr]
-            if a.data:
-                b.grad += a.data * g  # type: ignore[union-attr]
-            continue
-        local = local_derivatives(node)
-        # A local derivative of exactly 0 passes nothing on, whatever arrives from above: relu
-        # below zero stays flat even when sqrt(0) above it sends +inf (0 · inf would be nan).
-        if local[0]:
-            a.grad += local[0] * g
-        if b is not None and local[1]:
-            b.grad += local[1] * g
-
-
 def local_derivatives(node: Value) -> tuple[float, ...]:
     """The chain-rule factors at ``node``: d node / d input for each of ``node.inputs``, as floats.
 
-    These are the numbers ``backward()`` multiplies by ``node.grad`` (``()`` for a leaf). Where
-    Python floats raise but IEEE 754 has an answer (sqrt'(0) = 0.5 / 0 = inf), the rule is
-    evaluated again on constant Values in IEEE mode.
+    These are the numbers ``backward()`` multiplies by ``node.grad`` (``()`` for a leaf): the
+    rule of ``node.op`` in the table, evaluated at the inputs' and the node's data.
     """
     a, b = node._a, node._b
     if a is None:
         return ()
-    if b is None:
-        return local_derivatives_at(node.op, a.data, node.data)
-    return local_derivatives_at(node.op, a.data, b.data, node.data)
+    data = (a.data, node.data) if b is None else (a.data, b.data, node.data)
+    return _evaluate(OPS[node.op].derivative, data)
 
 
 def local_derivatives_at(op: str, *data: float) -> tuple[float, ...]:
@@ -1064,7 +521,13 @@ def local_derivatives_at(op: str, *data: float) -> tuple[float, ...]:
 
     The compiled replay evaluates a rule that cannot run on arrays through this, one node at a time.
     """
-    rule = _DERIVATIVE[op]
+    return _evaluate(OPS[op].derivative, data)
+
+
+def _evaluate(rule: Callable[..., Any], data: tuple[float, ...]) -> tuple[float, ...]:
+    """A derivative rule at ``data``, as floats. Where Python floats raise but IEEE 754 has an
+    answer (sqrt'(0) = 0.5 / 0 = inf), the rule is evaluated again on constant Values in IEEE
+    mode: a forward that succeeded never makes the backward pass crash."""
     try:
         local = rule(*data)
     except (ArithmeticError, ValueError):
@@ -1073,99 +536,39 @@ def local_derivatives_at(op: str, *data: float) -> tuple[float, ...]:
     return (float(local),) if len(data) == 2 else (float(local[0]), float(local[1]))
 
 
-# --- your own operations ----------------------------------------------------------------------
+# --- recording a node ----------------------------------------------------------------------------
+
+_new = object.__new__
 
 
-def define_op(
-    name: str,
-    forward: Callable[..., float],
-    derivative: Callable[..., Any],
-    *,
-    formula: str = "",
-) -> Callable[..., Value]:
-    """Add an operation to the table and return the function that applies it to Values.
+def record(data: float, op: str, a: Value, b: Value | None = None) -> Value:
+    """The result of ``op`` applied to a (and b), whose forward value is ``data``: a node that
+    remembers them, in the current scope; or, inside ``no_grad``, a leaf.
 
-    ``forward`` computes out = f(x) (or f(x, y)) on floats; its number of parameters, one or two,
-    is the operation's number of inputs. ``derivative`` follows the built-in rules' shape:
-    ``(x, out) -> d out/dx``, or ``(x, y, out) -> (d out/dx, d out/dy)``. Write it with
-    arithmetic and functions that work on floats and on Values alike (``+ - * / **``,
-    ``tinygrad_edu.ops.where``), and ``grad()`` can differentiate it again::
-
-        cube = define_op("cube", lambda x: x**3, lambda x, out: 3 * x**2, formula="d/dx = 3x²")
-        y = cube(Value(2.0))            # 8.0; y.backward() gives 12.0
-
-    ``backward``, ``grad``, ``compile``, ``check_grad`` and the diagrams treat it as a built-in
-    (``formula`` is shown in the animation's captions). Defining a name again replaces the
-    earlier definition (re-running a notebook cell); a built-in's name is a ValueError.
+    Every operation ends here. It fills the slots itself instead of calling ``Value(...)``:
+    the data is already a float and needs no check, and this is the hottest function of the
+    engine (one statement per slot: a tuple assignment would build a tuple per node).
     """
-    if name in BUILTINS:
-        raise ValueError(f"{name!r} is a built-in operation and cannot be redefined")
-    if type(name) is not str or not name.isidentifier():
-        raise ValueError(f"an operation's name is an identifier such as 'cube', not {name!r}")
-    if not callable(forward) or not callable(derivative):
-        raise TypeError(
-            "define_op(name, forward, derivative): forward and derivative are functions"
-        )
-    if type(formula) is not str:
-        raise TypeError(f"formula is a str, not {type(formula).__name__}")
-    arity = _positional_count(forward, f"{name}'s forward", (1, 2), "(x) or (x, y)")
-    shape = "(x, out)" if arity == 1 else "(x, y, out)"
-    _positional_count(derivative, f"{name}'s derivative", (arity + 1,), shape)
-
-    def on_floats(*xs: float) -> float:
-        out = forward(*xs)
-        if isinstance(out, bool) or not isinstance(out, (int, float, np.floating, np.integer)):
-            raise TypeError(f"{name}'s forward must return a real number, not {type(out).__name__}")
-        return float(out)
-
-    OPS[name] = Op(on_floats, derivative, arity, formula)
-    _FORWARD[name] = on_floats
-    _DERIVATIVE[name] = derivative
-
-    def apply(*args: Operand) -> Value:
-        # The table's current row, not this definition's: after a name is defined again, every
-        # function that applies it computes and differentiates the same operation.
-        current = OPS[name]
-        if len(args) != current.arity:
-            raise TypeError(f"{name} takes {current.arity} argument(s), got {len(args)}")
-        inputs = [a if isinstance(a, Value) else Value(a) for a in args]
-        return _node(current.forward(*(v.data for v in inputs)), name, *inputs)
-
-    apply.__name__ = apply.__qualname__ = name
-    apply.__doc__ = f"{name}, an operation defined with define_op. {formula}".strip()
-    return apply
+    out: Value = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    recording = RECORDING.get()
+    if recording is not None:
+        out.op = op
+        out._entry = recording
+        out._a = a
+        out._b = b
+    else:
+        out.op = ""
+        out._entry = TOP_ENTRY
+        out._a = None
+        out._b = None
+    return out
 
 
-def _positional_count(
-    function: Callable[..., Any], what: str, allowed: tuple[int, ...], expected: str
-) -> int:
-    """How many positional arguments ``function`` takes, which must be one of ``allowed``.
-
-    Where that cannot be read (a builtin without a signature, or ``*args``) and there is a
-    choice to make, a ValueError asks for a function that says it; with one choice, it is taken.
-    """
-    unknown = ValueError(
-        f"cannot tell how many arguments {what} takes; expected {expected}: wrap it, e.g."
-        " lambda x, y: math.hypot(x, y)"
-    )
-    try:
-        parameters = list(inspect.signature(function).parameters.values())
-    except (TypeError, ValueError):  # a builtin without a signature
-        if len(allowed) > 1:
-            raise unknown from None
-        return allowed[0]
-    positional = [
-        p
-        for p in parameters
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-    ]
-    if any(p.kind == p.VAR_POSITIONAL for p in parameters) and len(positional) not in allowed:
-        if len(allowed) > 1:
-            raise unknown
-        return allowed[0]
-    if len(positional) not in allowed:
-        raise ValueError(f"{what} takes {len(positional)} argument(s); expected {expected}")
-    return len(positional)
+def _data(x: Operand) -> float:
+    return x.data if isinstance(x, Value) else to_float(x)
 
 
 # --- derivatives as Values, to any order -------------------------------------------------
@@ -1226,7 +629,7 @@ def _differentiate(order: list[Value], needed: set[Value], derivative: dict[Valu
             if g is None or node._a is None:
                 continue
             inputs = node.inputs
-            local = _DERIVATIVE[node.op](*inputs, node)
+            local = OPS[node.op].derivative(*inputs, node)
             for child, d in zip(inputs, local if len(inputs) == 2 else (local,)):
                 if child in needed:
                     term = _times(g, d)
@@ -1252,3 +655,41 @@ def _times(g: Value, d: Value | float) -> Value | None:
     elif d.data == 0.0 and not math.isfinite(g.data):
         return None
     return g * d
+
+
+# --- copying and pickling: node by node, never by recursion ------------------------------------
+
+
+def _bare(kind: type[Value], data: float, grad: float, label: str, op: str, entry: Entry) -> Value:
+    """A node of class ``kind`` with these fields and no inputs yet: what copies and unpickling
+    start from (they set ``_a`` and ``_b`` once the inputs exist)."""
+    node: Value = _new(kind)
+    node.data, node.grad, node.label, node.op = data, grad, label, op
+    node._entry, node._a, node._b = entry, None, None
+    return node
+
+
+def _twin(node: Value) -> Value:
+    """A new node with node's class and fields, and no inputs yet."""
+    return _bare(type(node), node.data, node.grad, node.label, node.op, node._entry)
+
+
+class _Pickling(threading.local):
+    """Per thread: the ids of the nodes that a graph being pickled has listed and that pickle has
+    yet to write. Ids, not the nodes, so that nothing is kept alive after the pickle."""
+
+    def __init__(self) -> None:
+        self.listed: set[int] = set()
+
+
+_PICKLING = _Pickling()
+
+
+# Graphs pickled before the recording state had a module of its own name these.
+_Entry, _TOP = Entry, TOP_ENTRY
+
+# The rest of the engine, in the modules beside this one; imported last because they build on
+# Value, and named here so that every name this module has offered is still found here.
+from .define import define_op  # noqa: E402
+from .fast import neuron, propagate, weighted_sum  # noqa: E402
+from .hooks import Sampler, Trace, Update, draw, observe, sample, tracing  # noqa: E402

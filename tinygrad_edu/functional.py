@@ -30,7 +30,8 @@ from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
 
-from .engine import Number, Value
+from .engine import Value
+from .scalars import Number
 
 __all__ = [
     "logsumexp",

@@ -25,7 +25,9 @@ from typing import Any, overload
 
 import numpy as np
 
-from .engine import Number, Value, enable_grad, is_number, to_float, topological_order
+from .engine import Value, topological_order
+from .recording import enable_grad
+from .scalars import Number, is_number, to_float
 
 __all__ = ["numerical_grad", "check_grad", "GradCheck"]
 

@@ -47,17 +47,11 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from .engine import (
-    Number,
-    Parameter,
-    Value,
-    draw,
-    is_number,
-    neuron,
-    observe,
-    weighted_sum,
-    within_scope,
-)
+from .engine import Parameter, Value
+from .fast import neuron, weighted_sum
+from .hooks import draw, observe
+from .recording import within_scope
+from .scalars import Number, is_number
 
 __all__ = [
     "Parameter",

@@ -39,7 +39,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .engine import Value, is_number
+from .engine import Value
+from .scalars import is_number
 
 __all__ = [
     "Optimizer",

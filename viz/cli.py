@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from tinygrad_edu import Value, topological_order
-from tinygrad_edu.engine import is_number, to_float
 from tinygrad_edu.ops import UNARY
+from tinygrad_edu.scalars import is_number, to_float
 
 from .animate import ANIMATION_FORMATS, animate
 from .dot import FORMATS, GraphvizNotFoundError, format_number, to_digraph, write
