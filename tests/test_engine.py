@@ -17,6 +17,7 @@ import pytest
 from tinygrad_edu import (
     Parameter,
     Value,
+    backward_steps,
     engine,
     grad,
     is_grad_enabled,
@@ -890,16 +891,20 @@ def test_values_take_weak_references_that_die_with_them() -> None:
 
 def test_backward_applies_exactly_the_table_rules() -> None:
     """backward() has an inline fast path for + and *; it must agree bit for bit with the
-    table's rules, replayed here through local_derivatives in reverse topological order."""
+    table's rules, replayed here by backward_steps (the walk written for reading, which takes
+    every rule from the table through local_derivatives)."""
     x, w, c = Value(0.3), Value(-1.7), Value(2.2)
     y = (x * w + c) * (x + w) * x + (w * c).tanh() - x / c + x**3 + w.relu()
     y.backward()
     order = topological_order(y)
-    replayed = {node: 0.0 for node in order}
-    replayed[y] = 1.0
-    for node in reversed(order):
-        for child, local in zip(node.inputs, local_derivatives(node)):
-            replayed[child] += local * replayed[node]
+    fast = {node: node.grad for node in order}
+    for node in order:
+        node.grad = 0.0
+    for _ in backward_steps(y):
+        pass
+    replayed = {node: node.grad for node in order}
+    for node in order:
+        node.grad = fast[node]
     assert [node.grad for node in order] == [replayed[node] for node in order]
 
 
