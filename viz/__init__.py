@@ -18,8 +18,9 @@ documents each one.
 Reads the graph only through ``Value``'s public attributes (data, grad, label, op, inputs,
 scope) and the ``Parameter`` class: what kind a leaf is and which module computed what are
 recorded by the engine, never guessed from labels. The walk (which nodes, edges, clusters and
-boxes) is :mod:`viz.graph`; the drawing is :mod:`viz.dot`; the backward pass as frames, a page
-or a GIF is :mod:`viz.animate`.
+boxes) is :mod:`viz.graph`; the drawing is :mod:`viz.dot`. The backward pass: its frames and
+captions are :mod:`viz.frames`, its page and player :mod:`viz.animate` (the pages' HTML, CSS and
+JavaScript are files in ``viz/assets/``, put together by :mod:`viz.page`), its GIF :mod:`viz.gif`.
 """
 
 from __future__ import annotations
