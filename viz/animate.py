@@ -41,7 +41,7 @@ from .gif import GIF_MAX_SIZE as GIF_MAX_SIZE
 from .gif import GIF_MILLISECONDS as GIF_MILLISECONDS
 from .graph import build_graph, grad_cells, op_id
 from .options import DrawOptions
-from .page import asset, template
+from .page import asset, fill, template
 from .svg import VIEWBOX, tag_cells
 
 __all__ = [
@@ -175,12 +175,14 @@ class _Movie:
         ]
         data = json.dumps({"frames": frames, "reach": self.reach}, ensure_ascii=False)
         data = data.replace("<", "\\u003c")  # no "</script>" can end the block early
-        return (
-            template("animation.html")
-            .replace("{heading}", asset("animation_heading.html") if heading else "")
-            .replace("{svg}", _inline_svg(self.svg))
-            .replace("{last}", str(len(self.frames) - 1))
-            .replace("{data}", data)
+        return fill(
+            template("animation.html"),
+            {
+                "heading": asset("animation_heading.html") if heading else "",
+                "svg": _inline_svg(self.svg),
+                "last": str(len(self.frames) - 1),
+                "data": data,
+            },
         )
 
 
