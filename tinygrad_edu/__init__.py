@@ -20,6 +20,7 @@ from .engine import (
     local_derivatives,
     topological_order,
 )
+from .explain import Explanation, explain
 from .gradcheck import GradCheck, check_grad, numerical_grad
 from .hooks import draw, observe
 from .ops import OPS
@@ -37,6 +38,8 @@ __all__ = [
     "grad",
     "backward_steps",
     "BackwardStep",
+    "explain",
+    "Explanation",
     "no_grad",
     "is_grad_enabled",
     "topological_order",

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any, NamedTuple, overload
 
 from .formatting import format_number
@@ -418,7 +418,7 @@ class BackwardStep(NamedTuple):
     contribution: float
 
 
-def backward_steps(root: Value) -> Iterator[BackwardStep]:
+def backward_steps(root: Value) -> Generator[BackwardStep, None, None]:
     """``root.backward()``, one step at a time: a generator of the chain rule's steps, each
     applied to ``.grad`` as it is yielded.
 
@@ -434,7 +434,7 @@ def backward_steps(root: Value) -> Iterator[BackwardStep]:
     return _steps(root)
 
 
-def _steps(root: Value) -> Iterator[BackwardStep]:
+def _steps(root: Value) -> Generator[BackwardStep, None, None]:
     order = topological_order(root)
     earlier = _begin_pass(order)
     try:
