@@ -1,12 +1,46 @@
-"""Graphs that several test files draw and animate."""
+"""What several test files share: optional tools and example graphs."""
 
 from __future__ import annotations
 
+import importlib
 import operator
+import os
 from collections.abc import Callable
+from types import ModuleType
+from typing import NoReturn
+
+import pytest
 
 from tinygrad_edu import Parameter, Value
 from tinygrad_edu.ops import BUILTINS
+
+# --- optional tools -------------------------------------------------------------------------------
+
+
+def in_ci() -> bool:
+    """CI sets the environment variable CI (to "true"); "", "0" and "false" mean a local run."""
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+def missing(error: Exception) -> NoReturn:
+    """A test's optional tool is absent: in CI that is a failure (``error`` is raised), so a
+    broken environment can never pass by skipping; on a learner's machine the test is skipped,
+    with the reason and what to install."""
+    if in_ci():
+        raise error
+    pytest.skip(f"{error} (CI never skips this test)", allow_module_level=True)
+
+
+def need(module: str) -> ModuleType:
+    """The optional module, imported; if it is not installed, ``missing`` decides: skip the test
+    (or the whole file, when called at module level) locally, fail with the ImportError in CI."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        missing(ImportError(f"{error}: pip install -e '.[dev]' installs it", name=error.name))
+
+
+# --- example graphs -------------------------------------------------------------------------------
 
 CALL: dict[str, Callable[..., Value]] = {
     **{name: operator.methodcaller(name) for name in BUILTINS if name.isalpha()},

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from examples import need
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -39,6 +40,7 @@ def table_rows(report: str) -> dict[str, list[str]]:
 
 
 def test_moons_step_runs_both_engines_with_the_same_losses(load: object) -> None:
+    need("micrograd")
     report = load("moons_step").main(
         ["--steps", "3", "--block", "2", "--samples", "10", "--warmup", "1"]
     )  # type: ignore[operator]
@@ -50,6 +52,7 @@ def test_moons_step_runs_both_engines_with_the_same_losses(load: object) -> None
 
 
 def test_memory_reports_bytes_per_node_for_both_engines(load: object) -> None:
+    need("micrograd")
     report = load("memory").main(["--nodes", "2000"])  # type: ignore[operator]
     rows = table_rows(report)
     ours, theirs = float(rows["tinygrad_edu"][0]), float(rows["micrograd"][0])
@@ -66,6 +69,7 @@ def test_scaling_reports_every_size_and_shape(load: object) -> None:
 
 
 def test_compiled_reports_every_step_with_the_interpreters_losses(load: object) -> None:
+    need("micrograd")
     report = load("compiled").main(  # type: ignore[operator]
         ["--quick", "--steps", "3", "--batch-steps", "2", "--compiled-steps", "3"]
     )

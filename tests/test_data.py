@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pytest
+from examples import need
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -224,7 +225,7 @@ def test_yinyang_is_not_linearly_separable_in_one_class_against_the_rest() -> No
 
 
 def test_load_digits_gives_scikit_learns_8x8_digits() -> None:
-    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    sklearn_datasets = need("sklearn.datasets")
     X, y = load_digits()
     assert X.shape == (1797, 64) and X.dtype == np.float64
     assert y.shape == (1797,) and y.dtype == np.int64
@@ -494,7 +495,7 @@ def test_train_test_split_sizes_as_scikit_learn(n: int, test_size: float, n_test
     # a fraction gives ceil(test_size * n) test samples; a count gives itself
     _, X_test, _, y_test = train_test_split(np.zeros((n, 2)), np.zeros(n), test_size=test_size)
     assert len(X_test) == len(y_test) == n_test
-    model_selection = pytest.importorskip("sklearn.model_selection")
+    model_selection = need("sklearn.model_selection")
     theirs = model_selection.train_test_split(np.zeros((n, 2)), np.zeros(n), test_size=test_size)
     assert [len(a) for a in theirs] == [n - n_test, n_test, n - n_test, n_test]
 
@@ -601,7 +602,7 @@ def test_whitening_rank_deficient_data_gives_no_nan() -> None:
 
 
 def test_whitening_the_digits() -> None:
-    pytest.importorskip("sklearn")
+    need("sklearn")
     X, _ = load_digits()  # 3 pixel columns are always 0: covariance of rank 61
     variances = np.linalg.eigvalsh(np.cov(whiten(X, method="zca"), rowvar=False, bias=True))
     np.testing.assert_allclose(variances[:3], 0.0, atol=1e-6)

@@ -18,10 +18,11 @@ import tokenize
 from pathlib import Path
 
 import pytest
+from examples import need
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
+nbformat = need("nbformat")
+nbclient = need("nbclient")
+need("ipykernel")
 from jupyter_client.kernelspec import KernelSpecManager  # noqa: E402
 from jupyter_client.manager import KernelManager  # noqa: E402
 

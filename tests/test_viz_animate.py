@@ -18,9 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from examples import neuron
+from examples import need, neuron
 from hypothesis import assume, given
-from PIL import Image, ImageDraw
 from test_gradients_property import Tree, build, points, trees
 
 import viz
@@ -39,6 +38,8 @@ from viz.graph import TooManyNodesError, build_graph
 from viz.options import DrawOptions
 
 animation = importlib.import_module("viz.animate")  # the module (viz.animate is the function)
+Image = need("PIL.Image")  # Pillow (the gif extra) reads the GIFs back
+ImageDraw = need("PIL.ImageDraw")
 
 
 def mlp_loss(hidden: int = 3) -> Value:
