@@ -62,7 +62,7 @@ def define_op(
             raise TypeError(f"{name}'s forward must return a real number, not {type(out).__name__}")
         return float(out)
 
-    OPS[name] = Op(on_floats, derivative, arity, formula)
+    OPS[name] = Op(on_floats, derivative, arity, None, formula)
 
     def apply(*args: Operand) -> Value:
         # The table's current row, not this definition's: after a name is defined again, every

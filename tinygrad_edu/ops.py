@@ -273,13 +273,14 @@ class Op(NamedTuple):
     d out/dy)``. ``arity`` is the number of inputs. ``on_arrays`` is the same forward on numpy
     arrays, elementwise (the compiled replay's); ``None`` for an operation defined with
     :func:`tinygrad_edu.define_op`, whose float forward is then applied element by element.
+    ``formula`` is the rule as the animation's captions and ``explain`` print it.
     """
 
     forward: Callable[..., float]
     derivative: Callable[..., Any]
     arity: int
+    on_arrays: Callable[..., np.ndarray] | None
     formula: str
-    on_arrays: Callable[..., np.ndarray] | None = None
 
 
 def _softplus_array(x: np.ndarray) -> np.ndarray:
@@ -288,47 +289,54 @@ def _softplus_array(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _relu_array(x: np.ndarray) -> np.ndarray:
+    """relu on an array: max(x, 0), with relu(0) = 0 as :func:`relu`."""
+    out: np.ndarray = np.where(x <= 0, 0.0, x)
+    return out
+
+
+def _leaky_relu_array(x: np.ndarray, slope: np.ndarray) -> np.ndarray:
+    """leaky_relu on arrays, as :func:`leaky_relu`."""
+    out: np.ndarray = np.where(x > 0, x, slope * x)
+    return out
+
+
+def _leaky_relu_derivatives(x: Any, slope: Any, out: Any) -> tuple[Any, Any]:
+    """d/dx = 1 for x > 0, else slope (slope at 0); d/dslope = 0 for x > 0, else x."""
+    return where(x > 0, 1.0, slope), where(x > 0, 0.0, x)
+
+
+def _step_array(x: np.ndarray) -> np.ndarray:
+    """The Heaviside step on an array, as :func:`step`."""
+    out: np.ndarray = np.where(x > 0, 1.0, 0.0)
+    return out
+
+
+# One row per operation, as on the blackboard: its forward and its local derivative(s); then its
+# arity, its forward on arrays (the compiled replay's) and the formula the captions print.
+# fmt: off
 OPS: dict[str, Op] = {
-    # name    forward   local derivative(s)                   arity  on the board   on arrays
-    "+": Op(add, lambda x, y, out: (1.0, 1.0), 2, "d/dx = 1, d/dy = 1", np.add),
-    "-": Op(sub, lambda x, y, out: (1.0, -1.0), 2, "d/dx = 1, d/dy = -1", np.subtract),
-    "*": Op(mul, lambda x, y, out: (y, x), 2, "d/dx = y, d/dy = x", np.multiply),
-    "/": Op(div, lambda x, y, out: (1 / y, -out / y), 2, "d/dx = 1/y, d/dy = -x/y²", np.divide),
-    "**": Op(power, _power_derivatives, 2, "d/dx = y·x^(y-1), d/dy = x^y·log|x|", np.power),
-    "neg": Op(neg, lambda x, out: -1.0, 1, "d/dx = -1", np.negative),
-    "exp": Op(exp, lambda x, out: out, 1, "d/dx = exp x", np.exp),
-    "log": Op(log, lambda x, out: 1 / x, 1, "d/dx = 1/x", np.log),
-    "sqrt": Op(sqrt, lambda x, out: 0.5 / out, 1, "d/dx = 1/(2·sqrt x)", np.sqrt),
-    "tanh": Op(tanh, lambda x, out: 1 - out * out, 1, "d/dx = 1 - tanh² x", np.tanh),
-    "sigmoid": Op(
-        sigmoid, lambda x, out: out * (1 - out), 1, "d/dx = σ(x)·(1 - σ(x))", _sigmoid_array
-    ),
-    "softplus": Op(softplus, lambda x, out: _sigmoid(x), 1, "d/dx = σ(x)", _softplus_array),
-    "relu": Op(
-        relu,
-        lambda x, out: where(x > 0, 1.0, 0.0),
-        1,
-        "d/dx = 1 if x > 0 else 0",
-        lambda x: np.where(x <= 0, 0.0, x),
-    ),
-    "leaky_relu": Op(
-        leaky_relu,
-        lambda x, slope, out: (where(x > 0, 1.0, slope), where(x > 0, 0.0, x)),
-        2,
-        "d/dx = 1 if x > 0 else slope, d/dslope = 0 if x > 0 else x",
-        lambda x, slope: np.where(x > 0, x, slope * x),
-    ),
-    "step": Op(step, lambda x, out: 0.0, 1, "d/dx = 0", lambda x: np.where(x > 0, 1.0, 0.0)),
-    "sin": Op(sin, lambda x, out: _cos(x), 1, "d/dx = cos x", np.sin),
-    "cos": Op(cos, lambda x, out: -_sin(x), 1, "d/dx = -sin x", np.cos),
-    "abs": Op(
-        absolute,
-        lambda x, out: where(x > 0, 1.0, where(x < 0, -1.0, 0.0)),
-        1,
-        "d/dx = sign x (0 at 0)",
-        np.abs,
-    ),
+    # name           forward     local derivative(s)                                        arity on arrays       formula, as captions print it
+    "+":          Op(add,        lambda x, y, out: (1.0, 1.0),                              2, np.add,            "d/dx = 1, d/dy = 1"),
+    "-":          Op(sub,        lambda x, y, out: (1.0, -1.0),                             2, np.subtract,       "d/dx = 1, d/dy = -1"),
+    "*":          Op(mul,        lambda x, y, out: (y, x),                                  2, np.multiply,       "d/dx = y, d/dy = x"),
+    "/":          Op(div,        lambda x, y, out: (1 / y, -out / y),                       2, np.divide,         "d/dx = 1/y, d/dy = -x/y²"),
+    "**":         Op(power,      _power_derivatives,                                        2, np.power,          "d/dx = y·x^(y-1), d/dy = x^y·log|x|"),
+    "neg":        Op(neg,        lambda x, out: -1.0,                                       1, np.negative,       "d/dx = -1"),
+    "exp":        Op(exp,        lambda x, out: out,                                        1, np.exp,            "d/dx = exp x"),
+    "log":        Op(log,        lambda x, out: 1 / x,                                      1, np.log,            "d/dx = 1/x"),
+    "sqrt":       Op(sqrt,       lambda x, out: 0.5 / out,                                  1, np.sqrt,           "d/dx = 1/(2·sqrt x)"),
+    "tanh":       Op(tanh,       lambda x, out: 1 - out * out,                              1, np.tanh,           "d/dx = 1 - tanh² x"),
+    "sigmoid":    Op(sigmoid,    lambda x, out: out * (1 - out),                            1, _sigmoid_array,    "d/dx = σ(x)·(1 - σ(x))"),
+    "softplus":   Op(softplus,   lambda x, out: _sigmoid(x),                                1, _softplus_array,   "d/dx = σ(x)"),
+    "relu":       Op(relu,       lambda x, out: where(x > 0, 1.0, 0.0),                     1, _relu_array,       "d/dx = 1 if x > 0 else 0"),
+    "leaky_relu": Op(leaky_relu, _leaky_relu_derivatives,                                   2, _leaky_relu_array, "d/dx = 1 if x > 0 else slope, d/dslope = 0 if x > 0 else x"),
+    "step":       Op(step,       lambda x, out: 0.0,                                        1, _step_array,       "d/dx = 0"),
+    "sin":        Op(sin,        lambda x, out: _cos(x),                                    1, np.sin,            "d/dx = cos x"),
+    "cos":        Op(cos,        lambda x, out: -_sin(x),                                   1, np.cos,            "d/dx = -sin x"),
+    "abs":        Op(absolute,   lambda x, out: where(x > 0, 1.0, where(x < 0, -1.0, 0.0)), 1, np.abs,            "d/dx = sign x (0 at 0)"),
 }
+# fmt: on
 
 BUILTINS: frozenset[str] = frozenset(OPS)
 """The names of the built-in operations, which :func:`tinygrad_edu.define_op` may not redefine."""
