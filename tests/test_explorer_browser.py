@@ -4,7 +4,7 @@ The page of the explorer demo's own run (its quick size) is played, paused, step
 another point is picked; each time, the numbers the graph shows are compared with the engine's:
 that point's loss rebuilt by the interpreter from the parameters saved at that step, after
 ``backward()``, and drawn by ``viz.draw``. The browser comes from the system, as in
-test_viz_browser.py (whose fixture starts it).
+test_viz_browser.py (conftest's ``browser`` fixture starts it).
 """
 
 from __future__ import annotations
@@ -16,16 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
-from test_viz_browser import browser  # noqa: F401  (the fixture that starts Chromium)
+from examples import need
 from test_viz_explore import SVG, drawn_numbers, inflate, payload
 
 import viz
 from tinygrad_edu import Value
 from tinygrad_edu.functional import cross_entropy
+
+need("selenium")  # the browser's driver: this file is skipped locally without it, never in CI
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # demos is run from the repository, not installed
@@ -143,7 +145,7 @@ def assert_engine_numbers(driver: WebDriver, run: Run, point: int, snapshot: int
 
 
 def test_playing_stepping_and_picking_a_point_show_that_points_graph_at_that_step(
-    browser: WebDriver,  # noqa: F811
+    browser: WebDriver,
     page: Path,
     run: Run,
 ) -> None:
@@ -190,7 +192,7 @@ def test_playing_stepping_and_picking_a_point_show_that_points_graph_at_that_ste
 
 
 def test_the_scores_table_and_the_marker_follow_the_step(
-    browser: WebDriver,  # noqa: F811
+    browser: WebDriver,
     page: Path,
 ) -> None:
     open_page(browser, page)

@@ -1,57 +1,25 @@
 """viz.animate's page in a real browser: headless Chromium from Debian, driven by selenium.
 
 The browser and its driver are the system's (/usr/bin/chromium, /usr/bin/chromedriver); selenium
-is never allowed to download either, and the browser is kept off the network. A missing browser
-is a failure, not a skip: the page's buttons and keys are only tested here.
+is never allowed to download either, and the browser is kept off the network (conftest's
+``browser`` fixture). The page's buttons and keys are only tested here, so in CI a missing
+browser is a failure, never a skip; on a learner's machine without it these tests are skipped,
+saying what to install.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from examples import neuron
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
+from examples import need, neuron
 
 import viz
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), (
-        "the browser test needs Debian's chromium and chromium-driver: "
-        "apt-get install chromium chromium-driver"
-    )
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,900",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(flag)
-    # An explicit driver path: selenium's manager never looks for (or downloads) another one.
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+need("selenium")  # the browser's driver: this file is skipped locally without it, never in CI
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
 
 
 def caption(driver: WebDriver) -> list[str]:
