@@ -1,18 +1,27 @@
-"""What several test files share: optional tools and example graphs."""
+"""What several test files share: optional tools, example graphs, random expressions, and
+reading the explorer's page back. Test files import from here, never from each other."""
 
 from __future__ import annotations
 
+import base64
 import importlib
+import json
 import operator
 import os
+import re
+import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
-from typing import NoReturn
+from typing import Any, NoReturn
 
+import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 from tinygrad_edu import Parameter, Value
-from tinygrad_edu.ops import BUILTINS
+from tinygrad_edu.ops import BINARY, BUILTINS, UNARY
 
 # --- optional tools -------------------------------------------------------------------------------
 
@@ -67,3 +76,79 @@ def neuron() -> Value:
     o = n.tanh()
     o.label = "o"
     return o
+
+
+# --- random compositions ------------------------------------------------------------------------
+
+# An expression is a nested tuple: ("x", i) | ("const", c) | (op, child) | (op, left, right).
+# Domain-limited operations get arguments that keep them defined: log and sqrt of (e*e + 0.5),
+# a positive base for **, a denominator e*e + 0.5.
+
+Tree = tuple[Any, ...]
+
+
+def positive_of(v: Value) -> Value:
+    return v * v + 0.5
+
+
+def build(tree: Tree, xs: tuple[Value, ...]) -> Value:
+    kind = tree[0]
+    if kind == "x":
+        return xs[tree[1]]
+    if kind == "const":
+        return Value(tree[1])
+    args = [build(child, xs) for child in tree[1:]]
+    if kind in ("log", "sqrt"):
+        args[0] = positive_of(args[0])
+    if kind == "**":
+        args[0] = positive_of(args[0])
+    if kind == "/":
+        args[1] = positive_of(args[1])
+    if kind == "leaky_relu":
+        args[1] = args[1].sigmoid()  # a slope in (0, 1)
+    return CALL[kind](*args)
+
+
+leaves = st.one_of(
+    st.tuples(st.just("x"), st.integers(0, 2)),
+    st.tuples(st.just("const"), st.floats(-2, 2)),
+)
+trees = st.recursive(
+    leaves,
+    lambda children: st.one_of(
+        st.tuples(st.sampled_from(UNARY), children),
+        st.tuples(st.sampled_from(BINARY), children, children),
+    ),
+    max_leaves=8,
+)
+points = st.lists(st.floats(-2, 2), min_size=3, max_size=3)
+
+
+# --- reading the explorer's page back -------------------------------------------------------------
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def payload(page: Path) -> dict[str, Any]:
+    """The data the page's script reads."""
+    text = page.read_text(encoding="utf-8")
+    match = re.search(
+        r'<script type="application/json" id="explorer-data">(.*?)</script>', text, re.S
+    )
+    assert match
+    return dict(json.loads(match[1]))
+
+
+def inflate(packed: str, dtype: str) -> np.ndarray:
+    return np.frombuffer(zlib.decompress(base64.b64decode(packed)), dtype=np.dtype(dtype))
+
+
+def drawn_numbers(svg: str) -> list[str]:
+    """The numbers of a drawing's data and grad cells, in document order."""
+    numbers = []
+    for text in ET.fromstring(svg).iter(f"{SVG}text"):
+        if text.text and text.get("font-weight") != "bold":
+            match = re.match(r"^(?:data|grad) (.+)$", text.text)
+            if match:
+                numbers.append(match[1])
+    return numbers

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from examples import need
-from test_viz_explore import SVG, drawn_numbers, inflate, payload
+from examples import SVG, drawn_numbers, inflate, need, payload
 
 import viz
 from tinygrad_edu import Value

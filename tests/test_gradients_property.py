@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from examples import CALL
+from examples import CALL, Tree, build, points, trees
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tinygrad_edu import Value, grad, numerical_grad, topological_order
-from tinygrad_edu.ops import BINARY, BUILTINS, UNARY
+from tinygrad_edu.ops import BUILTINS
 
 Fn = Callable[..., Value]
 
@@ -116,48 +115,8 @@ def test_each_op_second_derivative_matches_central_differences(
 
 # --- random compositions ------------------------------------------------------------------------
 
-# An expression is a nested tuple: ("x", i) | ("const", c) | (op, child) | (op, left, right).
-# Domain-limited operations get arguments that keep them defined: log and sqrt of (e*e + 0.5),
-# a positive base for **, a denominator e*e + 0.5.
-
-Tree = tuple[Any, ...]
-
-
-def positive_of(v: Value) -> Value:
-    return v * v + 0.5
-
-
-def build(tree: Tree, xs: tuple[Value, ...]) -> Value:
-    kind = tree[0]
-    if kind == "x":
-        return xs[tree[1]]
-    if kind == "const":
-        return Value(tree[1])
-    args = [build(child, xs) for child in tree[1:]]
-    if kind in ("log", "sqrt"):
-        args[0] = positive_of(args[0])
-    if kind == "**":
-        args[0] = positive_of(args[0])
-    if kind == "/":
-        args[1] = positive_of(args[1])
-    if kind == "leaky_relu":
-        args[1] = args[1].sigmoid()  # a slope in (0, 1)
-    return CALL[kind](*args)
-
-
-leaves = st.one_of(
-    st.tuples(st.just("x"), st.integers(0, 2)),
-    st.tuples(st.just("const"), st.floats(-2, 2)),
-)
-trees = st.recursive(
-    leaves,
-    lambda children: st.one_of(
-        st.tuples(st.sampled_from(UNARY), children),
-        st.tuples(st.sampled_from(BINARY), children, children),
-    ),
-    max_leaves=8,
-)
-points = st.lists(st.floats(-2, 2), min_size=3, max_size=3)
+# An expression is a nested tuple (examples.Tree) drawn by examples.trees; examples.build makes
+# it of Values, keeping the domain-limited operations defined.
 
 
 def well_behaved(tree: Tree, point: list[float]) -> bool:

@@ -18,9 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from examples import need, neuron
+from examples import Tree, build, need, neuron, points, trees
 from hypothesis import assume, given
-from test_gradients_property import Tree, build, points, trees
 
 import viz
 from tinygrad_edu import Value, local_derivatives, nn, topological_order

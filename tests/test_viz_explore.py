@@ -8,18 +8,15 @@ test (test_explorer_browser.py) checks that the script shows exactly these texts
 
 from __future__ import annotations
 
-import base64
-import json
 import math
 import random
 import re
-import xml.etree.ElementTree as ET
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from examples import drawn_numbers, inflate, payload
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -29,9 +26,6 @@ from tinygrad_edu.data import make_blobs
 from tinygrad_edu.formatting import format_number
 from tinygrad_edu.functional import cross_entropy
 from viz.explore import NONFINITE, decimal_parts, decimal_text
-
-SVG = "{http://www.w3.org/2000/svg}"
-
 
 # --- a small run, and reading a page back ---------------------------------------------------------
 
@@ -87,20 +81,6 @@ def page(small: SmallRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
         test=small.test,
         grid=12,
     )
-
-
-def payload(page: Path) -> dict[str, Any]:
-    """The data the page's script reads."""
-    text = page.read_text(encoding="utf-8")
-    match = re.search(
-        r'<script type="application/json" id="explorer-data">(.*?)</script>', text, re.S
-    )
-    assert match
-    return dict(json.loads(match[1]))
-
-
-def inflate(packed: str, dtype: str) -> np.ndarray:
-    return np.frombuffer(zlib.decompress(base64.b64decode(packed)), dtype=np.dtype(dtype))
 
 
 def series(packed: dict[str, str], steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -160,17 +140,6 @@ def drawings(page: Path) -> list[tuple[int, str]]:
         r'<div class="drawing" data-layout="(\d+)" hidden>(.*?)</div>', page.read_text(), re.S
     )
     return [(int(k), svg) for k, svg in found]
-
-
-def drawn_numbers(svg: str) -> list[str]:
-    """The numbers of a drawing's data and grad cells, in document order."""
-    numbers = []
-    for text in ET.fromstring(svg).iter(f"{SVG}text"):
-        if text.text and text.get("font-weight") != "bold":
-            match = re.match(r"^(?:data|grad) (.+)$", text.text)
-            if match:
-                numbers.append(match[1])
-    return numbers
 
 
 # --- numbers exactly as printed ----------------------------------------------------------------
