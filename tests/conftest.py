@@ -1,9 +1,13 @@
-"""Shared test settings: hypothesis runs deterministically and without deadlines; the ``browser``
-fixture.
+"""Shared test settings: hypothesis runs deterministically and without deadlines; the ``slow``
+marker; the ``browser`` fixture.
 
 The machines that run the suite are shared and noisy, so no test depends on timing; a derandomized
 hypothesis run gives the same examples on every run (set HYPOTHESIS_PROFILE=explore locally to
 search with fresh random examples).
+
+The quick loop while you work leaves out the tests marked ``slow`` (15 s or more each, or for the
+run they share: the demos' quick run, the notebooks, micrograd's demo trained for 100 steps):
+``python -m pytest -m "not slow"``. ``python -m pytest`` runs everything, and so does CI.
 
 A test whose optional tool is missing (selenium and Chromium, Jupyter, scikit-learn, Pillow,
 micrograd) is skipped on a learner's machine, saying what to install; in CI it fails
@@ -33,6 +37,12 @@ settings.register_profile(
 )
 settings.register_profile("explore", deadline=None, max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", 'slow: takes 15 s or more; the quick local loop is pytest -m "not slow"'
+    )
 
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -115,6 +115,7 @@ class QuickRun:
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory: pytest.TempPathFactory) -> QuickRun:
+    """The whole quick run, once for the file (about 40 s): each test that reads it is slow."""
     out = tmp_path_factory.mktemp("demos_out")
     done = demos("--quick", "--out", str(out))
     return QuickRun(out, done.stdout, done.stderr, done.returncode)
@@ -130,6 +131,7 @@ def test_one_table_lists_the_demos_in_course_order_each_a_module_with_run() -> N
         assert DEMOS[name]  # what it teaches, one line
 
 
+@pytest.mark.slow
 def test_quick_run_succeeds_and_ends_with_the_summary_table(quick: QuickRun) -> None:
     assert quick.returncode == 0, quick.stderr
     summary = quick.stdout.split("== summary (--quick) ==\n", 1)[1].splitlines()
@@ -146,11 +148,13 @@ def test_quick_run_succeeds_and_ends_with_the_summary_table(quick: QuickRun) -> 
     )
 
 
+@pytest.mark.slow
 def test_quick_run_writes_exactly_the_listed_files(quick: QuickRun) -> None:
     written = sorted(p.name for p in quick.out.iterdir())
     assert written == sorted(f for files in FILES.values() for f in files)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [f for files in FILES.values() for f in files])
 def test_every_file_is_a_real_image_or_page(quick: QuickRun, name: str) -> None:
     path = quick.out / name
@@ -171,6 +175,7 @@ def test_every_file_is_a_real_image_or_page(quick: QuickRun, name: str) -> None:
         assert "http://" not in page.replace("http://www.w3.org", "")  # self-contained
 
 
+@pytest.mark.slow
 def test_progress_bars_stay_out_of_a_quick_run(quick: QuickRun) -> None:
     assert "it/s" not in quick.stderr and "%|" not in quick.stderr
 
@@ -183,6 +188,7 @@ def row(label: str, count: int) -> str:
     return rf"^\s*{re.escape(label)}\s+" + r"\s+".join([f"({NUMBER})"] * count)
 
 
+@pytest.mark.slow
 def test_activations_step_derivative_is_zero_and_the_others_match_the_course(
     quick: QuickRun,
 ) -> None:
@@ -206,12 +212,14 @@ def array(run: QuickRun, name: str) -> list[float]:
     return [float(x) for x in match[1].split()]
 
 
+@pytest.mark.slow
 def test_forward_pass_prints_the_course_numbers(quick: QuickRun) -> None:
     assert array(quick, "A1") == pytest.approx([0.3, 0.7, 1.1])
     assert array(quick, "Z1") == pytest.approx([0.57444252, 0.66818777, 0.75026011], abs=1e-8)
     assert array(quick, "Y") == pytest.approx([0.31682708, 0.69627909], abs=1e-8)
 
 
+@pytest.mark.slow
 def test_forward_pass_graph_is_clustered_by_layer_scope(quick: QuickRun) -> None:
     svg = (quick.out / "forward_pass_graph.svg").read_text(encoding="utf-8")
     assert svg.count('class="cluster"') == 3  # one cluster per layer scope, nothing else
@@ -219,6 +227,7 @@ def test_forward_pass_graph_is_clustered_by_layer_scope(quick: QuickRun) -> None
         assert f">{layer}</text>" in svg
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("point", "gradient"), [((3, 4), (6, 8)), ((0, 2), (0, 4)), ((3, 0), (6, 0))]
 )
@@ -234,6 +243,7 @@ def test_numerical_gradient_and_engine_agree_at_the_course_points(
     assert (e0, e1) == gradient  # backpropagation: exact
 
 
+@pytest.mark.slow
 def test_gradient_descent_converges_diverges_and_stalls(quick: QuickRun) -> None:
     def final(lr: str) -> list[float]:
         pattern = rf"^\s*lr {re.escape(lr)}\s+after 100 steps: x = \(({NUMBER}), ({NUMBER})\)"
@@ -244,6 +254,7 @@ def test_gradient_descent_converges_diverges_and_stalls(quick: QuickRun) -> None
     assert final("1e-10") == pytest.approx([-3, 4], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_computational_graph_prints_the_price_and_the_gradients(quick: QuickRun) -> None:
     assert quick.numbers("computational_graph", rf"^\s*price = ({NUMBER})$") == [715]
     expected = {"apple": 2.2, "apple_num": 110, "orange": 3.3, "orange_num": 165, "tax": 650}
@@ -259,6 +270,7 @@ def animation_frames(page: str) -> list[object]:
     return list(json.loads(found[1])["frames"])
 
 
+@pytest.mark.slow
 def test_computational_graph_animation_has_a_frame_per_node(quick: QuickRun) -> None:
     page = (quick.out / "computational_graph_backward.html").read_text(encoding="utf-8")
     # the forward pass, then one frame per node: 5 inputs, apples, oranges, subtotal, price
@@ -267,6 +279,7 @@ def test_computational_graph_animation_has_a_frame_per_node(quick: QuickRun) -> 
     assert "apple.grad += apple_num · apples.grad = 2.0 · 1.1 = 2.2" in page
 
 
+@pytest.mark.slow
 def test_chain_rule_product_of_local_derivatives_is_the_engines_gradient(
     quick: QuickRun,
 ) -> None:
@@ -278,6 +291,7 @@ def test_chain_rule_product_of_local_derivatives_is_the_engines_gradient(
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "loss"),
     [
@@ -297,6 +311,7 @@ def test_optimizers_reach_the_valley_floor_from_minus_7_2(
     assert f < (-7) ** 2 / 20 + 2**2 / 100  # far below where they started (6.45)
 
 
+@pytest.mark.slow
 def test_mini_batch_quick_training_learns_the_spiral(quick: QuickRun) -> None:
     first, last = quick.numbers("mini_batch", rf"loss: epoch 1 ({NUMBER}) -> epoch 12 ({NUMBER})")
     assert first > 0.9  # about log 3 = 1.10: guessing among three classes
@@ -306,6 +321,7 @@ def test_mini_batch_quick_training_learns_the_spiral(quick: QuickRun) -> None:
     assert "steps per epoch: 9" in quick.section("mini_batch")  # 90 samples, batches of 10
 
 
+@pytest.mark.slow
 def test_moons_quick_training_separates_most_of_the_moons(quick: QuickRun) -> None:
     (start,) = quick.numbers("moons", rf"step\s+0\s+loss ({NUMBER})\s+accuracy")
     loss, accuracy = quick.numbers("moons", rf"step\s+19\s+loss ({NUMBER})\s+accuracy ({NUMBER})%")
@@ -313,6 +329,7 @@ def test_moons_quick_training_separates_most_of_the_moons(quick: QuickRun) -> No
     assert accuracy >= 90  # the full run (100 steps) reaches 100%
 
 
+@pytest.mark.slow
 def test_weight_init_shows_saturation_collapse_and_the_good_inits(quick: QuickRun) -> None:
     def stds(activation: str, init: str) -> list[float]:
         return quick.numbers("weight_init", row(f"{activation:<8} {init}", 5))
@@ -322,6 +339,7 @@ def test_weight_init_shows_saturation_collapse_and_the_good_inits(quick: QuickRu
     assert stds("relu", "He N(0, 2/n)")[-1] > stds("relu", "Xavier N(0, 1/n)")[-1]
 
 
+@pytest.mark.slow
 def test_newton_converges_in_fewer_iterations_than_gradient_descent(quick: QuickRun) -> None:
     newton, x_newton = quick.numbers("newton", rf"^\s*Newton\s+(\d+) iterations .*x = ({NUMBER})$")
     descent, x_descent = quick.numbers(
@@ -333,6 +351,7 @@ def test_newton_converges_in_fewer_iterations_than_gradient_descent(quick: Quick
     assert x_descent == pytest.approx(1.0, abs=1e-9)
 
 
+@pytest.mark.slow
 def test_higher_order_derivatives_of_tanh(quick: QuickRun) -> None:
     t = math.tanh(0.5)
     expected = [t, 1 - t**2, -2 * t * (1 - t**2), -2 * (1 - t**2) * (1 - 3 * t**2)]
@@ -377,6 +396,7 @@ def test_output_inside_the_package_and_unknown_names_are_refused() -> None:
     assert "no demo called moon" in unknown.stderr
 
 
+@pytest.mark.slow
 def test_digits_report_ends_with_the_test_accuracy_of_the_quick_run(quick: QuickRun) -> None:
     section = quick.section("digits")
     lines = [line.strip() for line in section.strip().splitlines()]
@@ -391,6 +411,7 @@ def test_digits_report_ends_with_the_test_accuracy_of_the_quick_run(quick: Quick
     assert first > 1.5 and last < 0.9  # down from about log 10 = 2.3, a guess among ten
 
 
+@pytest.mark.slow
 def test_overfitting_memorises_and_regularisation_holds_the_test_loss_down(
     quick: QuickRun,
 ) -> None:
@@ -416,6 +437,7 @@ def test_overfitting_memorises_and_regularisation_holds_the_test_loss_down(
     assert dropout[2] < gap  # dropout narrows the gap
 
 
+@pytest.mark.slow
 def test_batch_norm_trains_the_deep_net_that_does_not_learn_without_it(quick: QuickRun) -> None:
     def losses(init: str, with_or_without: str) -> list[float]:
         pattern = (
@@ -448,6 +470,7 @@ def test_batch_norm_trains_the_deep_net_that_does_not_learn_without_it(quick: Qu
     assert accuracy("he", "with") > 25
 
 
+@pytest.mark.slow
 def test_hyperparameters_ranks_the_trials_and_tests_the_best_pair_once(quick: QuickRun) -> None:
     section = quick.section("hyperparameters")
     trials = [
@@ -471,6 +494,7 @@ def test_hyperparameters_ranks_the_trials_and_tests_the_best_pair_once(quick: Qu
     assert best > 30 and test > 30  # chance is 10%
 
 
+@pytest.mark.slow
 def test_explorer_writes_a_page_replaying_the_quick_run(quick: QuickRun) -> None:
     section = quick.section("explorer")
     train, validation, test = (int(n) for n in quick.numbers(

@@ -80,9 +80,11 @@ def demo_step(model: Any, X: list[list[float]], y: list[int], k: int) -> tuple[f
 
 @pytest.fixture(scope="module")
 def our_demo() -> list[tuple[float, float]]:
+    """The demo's 100 steps, once for the file (about 15 s): each test that reads it is slow."""
     return run_demo(MLP, DEMO_STEPS)
 
 
+@pytest.mark.slow
 def test_micrograd_demo_gives_the_same_losses_step_by_step(
     our_demo: list[tuple[float, float]],
 ) -> None:
@@ -97,6 +99,7 @@ def test_micrograd_demo_gives_the_same_losses_step_by_step(
         assert our_acc == their_acc
 
 
+@pytest.mark.slow
 def test_micrograd_demo_reaches_full_training_accuracy(
     our_demo: list[tuple[float, float]],
 ) -> None:

@@ -122,6 +122,7 @@ def test_every_notebook_has_its_translation() -> None:
     assert len(NOTEBOOKS) == 6, [p.name for p in NOTEBOOKS]
 
 
+@pytest.mark.slow  # a kernel per notebook: about a minute for the twelve
 @pytest.mark.parametrize("path", EVERY, ids=name)
 def test_notebook_runs_from_a_fresh_kernel_and_draws_a_graph(path: Path, kernel_dir: Path) -> None:
     notebook = execute(path, kernel_dir)
