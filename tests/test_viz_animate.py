@@ -225,7 +225,9 @@ def test_every_step_multiplies_the_engines_local_derivative_by_the_nodes_gradien
             assert step.source is source
             assert bits(step.local) == bits(local)
             assert bits(step.upstream) == bits(frame.upstream)
-            assert bits(step.contribution) == bits(step.local * step.upstream)
+            # the zero rule: a local derivative of exactly 0 contributes exactly 0 (SPEC)
+            zero_rule = step.local * step.upstream if step.local else 0.0
+            assert bits(step.contribution) == bits(zero_rule)
             assert step.before == seen.get(source)
             before = 0.0 if step.before is None else step.before
             assert bits(step.total) == bits(before + step.contribution)
@@ -307,6 +309,23 @@ def test_the_page_draws_the_diagram_once_and_carries_each_frame_as_its_changes(
     reach = page_data(text)["reach"]
     # faded until the gradient reaches them: o and n in frame 1, x1 when mul1 passes it on
     assert isinstance(reach, dict) and reach[o] == reach[n] == 1 and reach[names["x1"]] == 8
+
+
+def test_relu_below_zero_under_sqrt_is_animated_as_zero_not_nan(tmp_path: Path) -> None:
+    """sqrt'(0) sends +inf down to relu, whose slope at -1 is 0: backward() gives x.grad == 0,
+    and so do the frames, the captions and the page (the zero rule, from backward_steps)."""
+    x = Value(-1.0, label="x")
+    y = x.relu().sqrt()
+    y.label = "y"
+    frames = backward_frames(y)
+    assert final_grads(frames)[x] == 0.0
+    assert frames[2].caption[1] == "x.grad += (1 if x > 0 else 0) · relu1.grad = 0.0 · inf = 0.0"
+    text = viz.animate(y, tmp_path / "kink.html").read_text(encoding="utf-8")
+    x_id = {node.name: node.id for node in build_graph(y, DrawOptions()).values}["x"]
+    shown = [c for f in page_data(text)["frames"] for c in f["c"] if c[0] == f"{x_id}-grad"]  # type: ignore[attr-defined]
+    assert shown and {cell[1] for cell in shown} == {"grad 0.0000"}  # never "grad nan"
+    y.backward()
+    assert x.grad == 0.0
 
 
 def test_the_page_needs_no_network(tmp_path: Path) -> None:

@@ -44,9 +44,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
 
 from tinygrad_edu import Parameter, Scope, Value, local_derivatives, topological_order
+from tinygrad_edu.explain import Kind, kind_of
 
 from .options import DrawOptions
 
@@ -66,18 +66,6 @@ __all__ = [
     "shown_parameters",
     "grad_cells",
 ]
-
-Kind = Literal["computed", "parameter", "input", "constant"]
-
-
-def kind_of(value: Value) -> Kind:
-    """How a Value is drawn: computed (it has an op), parameter (a ``Parameter`` leaf), input
-    (any other leaf with a label) or constant (a leaf without one)."""
-    if value.op:
-        return "computed"
-    if isinstance(value, Parameter):
-        return "parameter"
-    return "input" if value.label else "constant"
 
 
 @dataclass(frozen=True, eq=False)
