@@ -104,3 +104,15 @@ def test_scopes_reports_the_step_with_and_without_scopes_and_the_same_losses(loa
     assert float(rows["open a scope"][2]) == 0.0  # the same losses, step for step
     stores = re.search(r"each node: ([\d,]+) nodes x \d+ ns per slot store = [\d.]+ ms", report)
     assert stores and int(stores[1].replace(",", "")) > 1000  # the 8-sample step's graph
+
+
+def test_engine_paths_compares_each_speed_path_with_the_code_it_stands_in_for(load: object) -> None:
+    report = load("engine_paths").main(["--samples", "4", "--repeats", "1", "--chain", "200"])  # type: ignore[operator]
+    rows = {cells[0]: cells for cells in table_rows(report).values() if cells[0] != "speed path"}
+    assert set(rows) == {"fast.propagate", "fast.neuron", "inline"}
+    assert rows["fast.propagate"][1] == "backward_steps"
+    assert rows["fast.propagate"][-1] == "bit for bit"  # the same gradients
+    assert rows["fast.neuron"][-1] == rows["inline"][-1] == "equal"  # the same numbers
+    for cells in rows.values():
+        fast, slow, ratio = float(cells[2]), float(cells[3]), cells[4]
+        assert fast > 0 and slow > 0 and ratio.endswith("x")
