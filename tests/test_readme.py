@@ -1,10 +1,15 @@
-"""The README's examples run, and print exactly what their comments say they print; its quick
-start holds what CI runs.
+"""The README's and the manual's examples run, and print exactly what their comments say they
+print; the README's quick start holds what CI runs.
 
-Every ```python block of README.md runs on its own, in a fresh namespace (as if pasted into a new
-file, inside a temporary folder, as they write image files), so each must import what it uses.
-A line ``print(a, b)  # text`` is checked: what it prints must be ``text``; where the README shows
-a block's whole output after "It prints:", the output must be exactly that.
+Every ```python block of README.md and of each page of the manual (docs/*.md) runs on its own, in a
+fresh namespace (as if pasted into a new file, inside a temporary folder, as they write image
+files), so each must import what it uses. A line ``print(a, b)  # text`` is checked: what it prints
+must be ``text``; where a page shows a block's whole output after "It prints:", the output must be
+exactly that. A test's id is the page and the line of the block's opening fence
+(``docs/engine.md:42``), and a traceback's line numbers are the page's own.
+
+The Traditional Chinese pages are not run again: tests/test_readme_zh_tw.py holds their code to
+the English pages' code, token for token.
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 PRINT_WITH_OUTPUT = re.compile(r"^(\s*)print\((.*)\)\s+#\s?(.*)$")
 
 
@@ -40,32 +47,69 @@ def _prints(expected: str, *args: object) -> None:
     print(*args)
 
 
-# A python block, and the text block that follows it when the README says "It prints:".
+# A python block, and the text block that follows it when the page says "It prints:".
 BLOCK = re.compile(r"```python\n(.*?)```(?:\s*It prints:\s*```text\n(.*?)```)?", re.S)
+
+
+class Example(NamedTuple):
+    """A python block of a page: its code, the output shown after it ("" if none), where it is."""
+
+    code: str
+    printed: str
+    page: Path
+    line: int  # the line of the opening fence; the code starts on the next one
+
+    @property
+    def id(self) -> str:
+        return f"{self.page.relative_to(ROOT).as_posix()}:{self.line}"
+
+
+def examples(page: Path) -> list[Example]:
+    text = page.read_text(encoding="utf-8")
+    return [
+        Example(m[1], m[2] or "", page, text.count("\n", 0, m.start()) + 1)
+        for m in BLOCK.finditer(text)
+    ]
+
+
 TEXT = README.read_text(encoding="utf-8")
-BLOCKS = [(m[1], m[2] or "") for m in BLOCK.finditer(TEXT)]
-LINES = [f"README.md:{TEXT.count(chr(10), 0, m.start()) + 1}" for m in BLOCK.finditer(TEXT)]
+EXAMPLES = [example for page in PAGES for example in examples(page)]
 
 
-def test_the_readme_has_examples_with_checked_output() -> None:
-    assert len(BLOCKS) >= 5
-    assert any(printed for _, printed in BLOCKS)
-    assert sum(checked(block).count("_prints(") for block, _ in BLOCKS) >= 5
+def test_the_manual_has_a_page_per_subject_each_with_examples_that_check_their_output() -> None:
+    names = {page.name for page in PAGES}
+    for subject in ("engine", "training", "compiled", "drawing", "performance", "contributing"):
+        assert f"{subject}.md" in names
+    for page in ("README.md", "engine.md", "training.md", "compiled.md", "drawing.md"):
+        assert any(e.page.name == page for e in EXAMPLES), page
+    assert len(EXAMPLES) >= 15
+    assert sum(bool(e.printed) for e in EXAMPLES) >= 5
+    assert sum(checked(e.code).count("_prints(") for e in EXAMPLES) >= 20
+    readme = [e for e in EXAMPLES if e.page == README]
+    assert any(e.printed for e in readme)  # the first example shows what it prints
 
 
-@pytest.mark.parametrize(("block", "printed"), BLOCKS, ids=LINES)
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.relative_to(ROOT).as_posix())
+def test_every_python_block_of_a_page_is_found(page: Path) -> None:
+    """A fence spelt ```python is an example; none is skipped by a near miss of the pattern."""
+    text = page.read_text(encoding="utf-8")
+    assert len(examples(page)) == text.count("```python\n")
+    assert not re.search(r"^```\s*(py|python3|pycon)\s*$", text, re.M)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.id for e in EXAMPLES])
 def test_each_example_runs_on_its_own_and_prints_what_it_says(
-    block: str,
-    printed: str,
+    example: Example,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"_prints": _prints, "__name__": "__main__"}
-    exec(compile(checked(block), str(README), "exec"), namespace)
-    if printed:
-        assert capsys.readouterr().out == printed
+    code = "\n" * example.line + checked(example.code)  # tracebacks give the page's line numbers
+    exec(compile(code, str(example.page), "exec"), namespace)
+    if example.printed:
+        assert capsys.readouterr().out == example.printed
 
 
 # --- the quick start ----------------------------------------------------------------------------
