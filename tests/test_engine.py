@@ -400,6 +400,7 @@ def test_copy_makes_a_new_node_computed_from_the_same_inputs() -> None:
     assert twin.inputs[0] is y.inputs[0] and twin.inputs[1] is y.inputs[1]
 
 
+@pytest.mark.slow  # a million nodes pickled, unpickled and deep-copied: 15-20 s
 def test_a_million_node_chain_pickles_and_deep_copies_without_recursion() -> None:
     x = Value(0.5, "x")
     y = x
