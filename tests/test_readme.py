@@ -188,7 +188,8 @@ def test_the_install_line_works_with_sudo_and_without(tmp_path: Path, with_sudo:
     assert calls == expected
 
 
-def test_a_learners_install_is_shown_next_to_the_quick_start() -> None:
-    section = TEXT.split("\n## Quick start\n", 1)[1]
-    section = section.split("\n## ", 1)[0]
-    assert 'python -m pip install -e ".[demos]" && python -m demos' in section
+def test_a_learners_install_comes_first_before_the_quick_start() -> None:
+    before = TEXT.split("\n## Quick start\n", 1)[0]
+    learners = 'python -m pip install -e ".[demos]" && python -m demos'
+    assert learners in before
+    assert before.index("\n## ") == before.index("\n## Install\n")  # the first section

@@ -141,6 +141,15 @@ def test_the_manual_is_translated_page_by_page() -> None:
     assert len(PAIRS) >= 7  # the README and the six pages of the manual at least
     blocks = sum(len(fenced_blocks(en.read_text(encoding="utf-8"))) for en, _ in PAIRS)
     assert blocks >= 25  # the examples, not an empty match
+    assert CHINESE.stat().st_size <= 20 * 1024
+
+
+def test_a_page_of_the_manual_without_a_translation_is_linked_in_english() -> None:
+    chinese = CHINESE.read_text(encoding="utf-8")
+    for page in sorted(DOCS.glob("*.md")):
+        translated = DOCS / "zh-TW" / page.name
+        link = f"(docs/zh-TW/{page.name})" if translated.is_file() else f"(docs/{page.name})"
+        assert link in chinese, f"README.zh-TW.md does not link {link[1:-1]}"
 
 
 @pairs
