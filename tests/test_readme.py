@@ -89,6 +89,13 @@ def test_the_manual_has_a_page_per_subject_each_with_examples_that_check_their_o
     assert any(e.printed for e in readme)  # the first example shows what it prints
 
 
+def test_the_readme_is_an_entry_that_links_every_page_of_the_manual() -> None:
+    assert README.stat().st_size <= 16 * 1024
+    for page in PAGES[1:]:
+        assert f"(docs/{page.name})" in TEXT, page.name
+    assert "\n## The course map\n" in TEXT
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.relative_to(ROOT).as_posix())
 def test_every_python_block_of_a_page_is_found(page: Path) -> None:
     """A fence spelt ```python is an example; none is skipped by a near miss of the pattern."""
