@@ -304,7 +304,8 @@ def _arguments(argv: Sequence[str] | None, names: Sequence[str]) -> argparse.Nam
     if not alone:
         parser.add_argument(
             "only", nargs="*", metavar="NAME",
-            help=f"run only these demos (default: all, in this order): {', '.join(DEMOS)}",
+            help=f"run only these demos, in the order given (default: all, in course order: "
+            f"{', '.join(DEMOS)})",
         )  # fmt: skip
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT,
@@ -326,8 +327,9 @@ def main(argv: Sequence[str] | None = None, names: Sequence[str] = tuple(DEMOS))
     """The command line of ``python -m demos`` (all ``names``) and ``python -m demos.NAME``
     (one name). Returns the exit status: 1 if any demo failed."""
     args = _arguments(argv, names)
-    only = getattr(args, "only", None) or names
-    chosen = [name for name in names if name in only]
+    # The demos named on the command line run in the order given (each once); none named: all
+    # of them, in the course's order.
+    chosen = list(dict.fromkeys(getattr(args, "only", None) or names))
     args.out.mkdir(parents=True, exist_ok=True)
     reports = [run_demo(name, args.out, args.quick) for name in chosen]
     print(f"\n== summary{' (--quick)' if args.quick else ''} ==")

@@ -379,6 +379,17 @@ def test_a_demo_runs_alone(tmp_path: Path, name: str) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES[name])
 
 
+def test_named_demos_run_in_the_order_given_each_once(tmp_path: Path) -> None:
+    # newton comes after chain_rule in the course; named the other way round, newton runs first.
+    assert COURSE_ORDER.index("chain_rule") < COURSE_ORDER.index("newton")
+    done = demos("newton", "chain_rule", "newton", "--quick", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    headings = re.findall(r"^== (\w+): ", done.stdout, flags=re.MULTILINE)
+    assert headings == ["newton", "chain_rule"]
+    rows = done.stdout.split("== summary (--quick) ==\n", 1)[1].splitlines()[2:]
+    assert [r.split()[0] for r in rows] == ["newton", "chain_rule", "total"]
+
+
 def test_default_output_folder_is_demos_out_in_the_current_directory(tmp_path: Path) -> None:
     done = demos("chain_rule", "--quick", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
