@@ -132,6 +132,42 @@ def test_rmsprop_centered_with_momentum_first_step() -> None:
     assert point == pytest.approx((-7 + 0.01 * 0.7 / denom_x, 2 - 0.01 * 4 / denom_y), rel=1e-12)
 
 
+def test_centered_rmsprop_goes_on_where_rounding_leaves_the_variance_below_zero() -> None:
+    """A constant gradient: sq - avg² = g²·alpha^t·(1 - alpha^t), 1e-16·g² at step 16 with
+    alpha = 0.1, below rounding; the computed difference is then a hair below 0. It counts as 0
+    (a variance is never negative), so denom = √0 + eps and the step is lr·g/eps."""
+    p = Value(1.0)
+    optimizer = RMSprop([p], lr=0.01, alpha=0.1, centered=True)
+    below_zero = []
+    for t in range(1, 31):
+        p.grad, before = 0.1, p.data
+        optimizer.step()
+        state = optimizer.state[p]
+        if state["square_avg"] - state["grad_avg"] ** 2 < 0:
+            below_zero.append(t)
+            assert p.data == before - 0.01 * 0.1 / 1e-8  # lr·g/(0 + eps): 1e5
+    assert below_zero[0] == 16
+    assert math.isfinite(p.data)
+
+
+@pytest.mark.parametrize("make", [Adagrad, RMSprop, Adam, AdamW])
+def test_eps_zero_is_refused_because_a_zero_gradient_would_divide_zero_by_zero(
+    make: type[Optimizer],
+) -> None:
+    with pytest.raises(ValueError, match=r"invalid eps: 0\.0 \(must be > 0: .* divide 0 by 0"):
+        make([Value(1.0)], eps=0.0)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match=r"invalid eps: 0\.0"):
+        make([{"params": [Value(1.0)], "eps": 0}])  # type: ignore[call-arg]
+    optimizer = make([Value(1.0)], eps=1e-300, weight_decay=0.0)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match=r"invalid eps: 0\.0"):
+        optimizer.eps = 0.0  # type: ignore[attr-defined]
+    # the smallest eps is enough: a zero gradient moves nothing, 0/(0 + eps) = 0
+    p = optimizer.params[0]
+    p.grad = 0.0
+    optimizer.step()
+    assert p.data == 1.0
+
+
 def test_adam_first_step_is_lr_times_the_sign_of_g() -> None:
     x, y = start()
     [point] = descend(Adam([x, y], lr=0.3), x, y, 1)

@@ -68,6 +68,22 @@ def _check(name: str, x: object, low: float = 0.0, high: float | None = None) ->
     return float(x)
 
 
+def _eps(x: object) -> float:
+    """eps as a float, which must be > 0.
+
+    eps keeps g / (√v + eps) finite when a gradient and its running average are 0. PyTorch
+    accepts eps = 0 and then gives nan there (0/0) for the rest of training; here it is refused
+    when the optimiser is made, which is the moment the mistake can be named.
+    """
+    eps = _check("eps", x)
+    if eps == 0:
+        raise ValueError(
+            "invalid eps: 0.0 (must be > 0: it keeps g / (√v + eps) finite when a gradient is 0,"
+            " where eps = 0 would divide 0 by 0; the default is a small number such as 1e-8)"
+        )
+    return eps
+
+
 def _listed(params: object, who: str) -> list[object]:
     """``params`` as a list, or a TypeError that says what to pass instead of a model, one
     Value, or something that is not a list."""
@@ -299,6 +315,9 @@ class Adagrad(Optimizer):
     clr = lr / (1 + (t - 1)·lr_decay)
     sum = sum + g²                                   (sum starts at initial_accumulator_value)
     p = p - clr·g / (√sum + eps)
+
+    eps must be > 0: with eps = 0 a parameter whose gradients are all 0 so far would divide 0 by
+    0 (PyTorch accepts 0 and gives nan there); a ValueError says so when the optimiser is made.
     """
 
     lr_decay = Setting()
@@ -327,8 +346,9 @@ class Adagrad(Optimizer):
 
     def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
         checked = super()._checked(settings)
-        for name in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+        for name in ("lr_decay", "weight_decay", "initial_accumulator_value"):
             checked[name] = _check(name, settings[name])
+        checked["eps"] = _eps(settings["eps"])
         return checked
 
     def _initial_state(self, group: Group) -> dict[str, Any]:
@@ -353,10 +373,16 @@ class RMSprop(Optimizer):
 
     g = g + weight_decay·p
     sq = alpha·sq + (1 - alpha)·g²
-    centered: avg_g = alpha·avg_g + (1 - alpha)·g; denom = √(sq - avg_g²) + eps
+    centered: avg_g = alpha·avg_g + (1 - alpha)·g; denom = √max(sq - avg_g², 0) + eps
     otherwise: denom = √sq + eps
     with momentum: buf = momentum·buf + g / denom; p = p - lr·buf
     otherwise:     p = p - lr·g / denom
+
+    sq - avg_g² is a variance, never below 0 in exact arithmetic; when the gradient hardly
+    changes it is 0 up to rounding, which can leave it a hair below 0 (a constant gradient with
+    alpha = 0.1 does at step 16). It is then taken as 0, as exact arithmetic gives, so the step
+    goes on (where PyTorch takes the square root of the negative number: nan, and the parameter
+    becomes nan). eps must be > 0, as in Adagrad and Adam.
     """
 
     alpha = Setting()
@@ -388,8 +414,9 @@ class RMSprop(Optimizer):
 
     def _checked(self, settings: dict[str, Any]) -> dict[str, Any]:
         checked = super()._checked(settings)
-        for name in ("alpha", "eps", "weight_decay", "momentum"):
+        for name in ("alpha", "weight_decay", "momentum"):
             checked[name] = _check(name, settings[name])
+        checked["eps"] = _eps(settings["eps"])
         checked["centered"] = bool(settings["centered"])
         return checked
 
@@ -408,7 +435,9 @@ class RMSprop(Optimizer):
             state["square_avg"] = alpha * state["square_avg"] + (1 - alpha) * g * g
             if group["centered"]:
                 state["grad_avg"] = alpha * state["grad_avg"] + (1 - alpha) * g
-                denom = math.sqrt(state["square_avg"] - state["grad_avg"] ** 2) + eps
+                # max(., 0): rounding can leave the variance a hair below 0 (docstring above).
+                variance = state["square_avg"] - state["grad_avg"] ** 2
+                denom = math.sqrt(max(variance, 0.0)) + eps
             else:
                 denom = math.sqrt(state["square_avg"]) + eps
             if momentum:
@@ -426,6 +455,9 @@ class Adam(Optimizer):
     m = b1·m + (1 - b1)·g            v = b2·v + (1 - b2)·g²
     m_hat = m / (1 - b1^t)           v_hat = v / (1 - b2^t)
     p = p - lr·m_hat / (√v_hat + eps)
+
+    eps must be > 0: with eps = 0 a gradient that has been 0 so far would divide 0 by 0
+    (PyTorch accepts 0 and gives nan there); a ValueError says so when the optimiser is made.
     """
 
     betas = Setting()
@@ -452,7 +484,7 @@ class Adam(Optimizer):
             _check("beta1", betas[0], 0.0, 1.0),
             _check("beta2", betas[1], 0.0, 1.0),
         )
-        checked["eps"] = _check("eps", settings["eps"])
+        checked["eps"] = _eps(settings["eps"])
         checked["weight_decay"] = _check("weight_decay", settings["weight_decay"])
         return checked
 
