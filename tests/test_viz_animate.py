@@ -344,6 +344,25 @@ def test_user_labels_are_escaped_in_the_page(tmp_path: Path) -> None:
     assert '<b>&\\"x\\"</script>.grad' in json.dumps(page_data(text)["frames"])
 
 
+@pytest.mark.parametrize("label", ["{data}", "{last}", "{svg}", "{heading}", "<{data}>"])
+def test_a_label_spelled_like_a_place_of_the_page_is_drawn_as_written(
+    tmp_path: Path, label: str
+) -> None:
+    """The page's places ({svg}, {last}, {data}, ...) are filled in one pass: a label spelled
+    like one is drawn as itself, escaped, and never replaced by the frames or their count."""
+    x = Value(1.0, label=label)
+    y = x * 2
+    y.label = "y"
+    text = viz.animate(y, tmp_path / "y.html").read_text(encoding="utf-8")
+    assert f">{html.escape(label, quote=False)}</text>" in text  # the diagram's text
+    assert text.count('id="frames"') == 1 and text.count('"reach"') == 1  # the data, once
+    assert 'max="3"' in text  # the slider: frames 0 to 3, the count in its one place
+    frames = page_data(text)["frames"]
+    assert isinstance(frames, list)
+    lines = [line for frame in frames for line in frame["t"]]
+    assert any(line.startswith(f"{label}.grad += ") for line in lines)  # the caption as written
+
+
 def test_the_page_grows_linearly_with_the_graph(tmp_path: Path) -> None:
     sizes = []
     for hidden in (8, 32):

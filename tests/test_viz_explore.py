@@ -8,6 +8,7 @@ test (test_explorer_browser.py) checks that the script shows exactly these texts
 
 from __future__ import annotations
 
+import html
 import math
 import random
 import re
@@ -197,6 +198,24 @@ def test_the_page_is_one_self_contained_file(page: Path) -> None:
     assert "http://" not in text.replace("http://www.w3.org", "")
     assert "https://" not in text
     assert "<script src" not in text and "<link" not in text
+
+
+@pytest.mark.parametrize("title", ["{data}", "{last}", "<{title}> & {drawings}"])
+def test_a_title_spelled_like_a_place_of_the_page_is_shown_as_written(
+    small: SmallRun, tmp_path: Path, title: str
+) -> None:
+    """The page is filled in one pass: a title or subtitle spelled like one of its places is
+    shown as itself, escaped, and the data and the step count stay in their own places."""
+    path = viz.explore(
+        small.model, small.snapshots, small.X, small.y, tmp_path / "run.html",
+        steps=small.steps, title=title, subtitle=title, grid=8,
+    )  # fmt: skip
+    text = path.read_text(encoding="utf-8")
+    shown = html.escape(title, quote=False)
+    assert f"<title>{shown}</title>" in text and f"<h1>{shown}</h1>" in text
+    assert f'<p class="lead">{shown}</p>' in text
+    assert text.count('id="explorer-data"') == 1 and 'max="2"' in text
+    assert payload(path)["steps"] == small.steps
 
 
 def test_every_point_shows_its_own_graph_at_every_snapshot(small: SmallRun, page: Path) -> None:
