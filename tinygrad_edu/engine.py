@@ -261,6 +261,16 @@ class Value:
         """|x|; d/dx = sign(x), 0 at 0."""
         return self._unary("abs")
 
+    def maximum(self, other: Operand) -> Value:
+        """The larger of x and y (np.maximum's name); d/dx = 1 if x >= y else 0, d/dy = the
+        other: on a tie the whole gradient goes to x (self)."""
+        return self._binary("maximum", other)
+
+    def minimum(self, other: Operand) -> Value:
+        """The smaller of x and y (np.minimum's name); d/dx = 1 if x <= y else 0, d/dy = the
+        other: on a tie the whole gradient goes to x (self)."""
+        return self._binary("minimum", other)
+
     # --- conversions and comparisons ------------------------------------------------------
 
     def __float__(self) -> float:
