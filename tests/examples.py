@@ -21,7 +21,7 @@ import pytest
 from hypothesis import strategies as st
 
 from tinygrad_edu import Parameter, Value
-from tinygrad_edu.ops import BINARY, BUILTINS, UNARY
+from tinygrad_edu.ops import BINARY, UNARY
 
 # --- optional tools -------------------------------------------------------------------------------
 
@@ -52,7 +52,7 @@ def need(module: str) -> ModuleType:
 # --- example graphs -------------------------------------------------------------------------------
 
 CALL: dict[str, Callable[..., Value]] = {
-    **{name: operator.methodcaller(name) for name in BUILTINS if name.isalpha()},
+    **{name: operator.methodcaller(name) for name in UNARY if name.isalpha()},
     "+": operator.add,
     "-": operator.sub,
     "*": operator.mul,
@@ -60,6 +60,8 @@ CALL: dict[str, Callable[..., Value]] = {
     "**": operator.pow,
     "neg": operator.neg,
     "leaky_relu": lambda x, slope: x.leaky_relu(slope),
+    "maximum": lambda x, y: x.maximum(y),
+    "minimum": lambda x, y: x.minimum(y),
 }
 """How to apply each built-in operation of the table to Values (or numbers on the right)."""
 

@@ -47,9 +47,13 @@ DOMAIN: dict[str, tuple[st.SearchStrategy[float], ...]] = {
     "sin": (anywhere,),
     "cos": (anywhere,),
     "abs": (away_from_zero,),
+    # never a tie: y is near 0 and x away from it, on either side
+    "maximum": (away_from_zero, st.floats(-0.005, 0.005)),
+    "minimum": (away_from_zero, st.floats(-0.005, 0.005)),
 }
 
 KINKS = {"relu", "abs", "step", "leaky_relu"}
+TIES = {"maximum", "minimum"}  # kinks where the two inputs are equal
 
 
 def close(analytic: float, numeric: float, tol: float = 1e-6) -> bool:
@@ -129,6 +133,8 @@ def well_behaved(tree: Tree, point: list[float]) -> bool:
         if not math.isfinite(node.data) or abs(node.data) > 100:
             return False
         if node.op in KINKS and abs(node.inputs[0].data) < 1e-3:
+            return False
+        if node.op in TIES and abs(node.inputs[0].data - node.inputs[1].data) < 1e-3:
             return False
     return True
 

@@ -14,7 +14,9 @@ and the engine evaluates that same rule twice over:
 A rule may return a plain float where the local derivative is piecewise constant (relu, step,
 abs, the ``1.0`` of ``+``): a constant has derivative zero, which is exactly right there.
 
-Conventions at the kinks: relu'(0) = 0, abs'(0) = 0, leaky_relu'(0) = slope, step' = 0 everywhere.
+Conventions at the kinks: relu'(0) = 0, abs'(0) = 0, leaky_relu'(0) = slope, step' = 0 everywhere;
+on a tie (x == y) ``maximum`` and ``minimum`` pass the whole gradient to their first input x and
+none to y (their derivative is the indicator of the input they chose: 1 for it, 0 for the other).
 
 Forward functions raise a clear error for a domain error (ValueError) or a division by zero
 (ZeroDivisionError), naming the operation and the operand. Inside :func:`ieee_arithmetic` they
@@ -38,6 +40,7 @@ __all__ = [
     "UNARY",
     "BINARY",
     "BUILTINS",
+    "PARTIAL",
     "Op",
     "ieee_arithmetic",
     "where",
@@ -111,6 +114,16 @@ def power(x: float, y: float) -> float:
     except OverflowError:
         with np.errstate(all="ignore"):
             return float(np.power(x, y))
+
+
+def maximum(x: float, y: float) -> float:
+    """The larger of x and y (x on a tie); nan if either is nan, as ``np.maximum``."""
+    return x if x >= y or x != x else y
+
+
+def minimum(x: float, y: float) -> float:
+    """The smaller of x and y (x on a tie); nan if either is nan, as ``np.minimum``."""
+    return x if x <= y or x != x else y
 
 
 def neg(x: float) -> float:
@@ -306,6 +319,12 @@ def _leaky_relu_derivatives(x: Any, slope: Any, out: Any) -> tuple[Any, Any]:
     return where(x > 0, 1.0, slope), where(x > 0, 0.0, x)
 
 
+def _chosen(x_chosen: Any) -> tuple[Any, Any]:
+    """The derivatives of maximum and minimum: 1 for the input chosen, 0 for the other (x on a
+    tie, so ``x_chosen`` is x >= y for maximum, x <= y for minimum)."""
+    return where(x_chosen, 1.0, 0.0), where(x_chosen, 0.0, 1.0)
+
+
 def _step_array(x: np.ndarray) -> np.ndarray:
     """The Heaviside step on an array, as :func:`step`."""
     out: np.ndarray = np.where(x > 0, 1.0, 0.0)
@@ -322,6 +341,8 @@ OPS: dict[str, Op] = {
     "*":          Op(mul,        lambda x, y, out: (y, x),                                  2, np.multiply,       "d/dx = y, d/dy = x"),
     "/":          Op(div,        lambda x, y, out: (1 / y, -out / y),                       2, np.divide,         "d/dx = 1/y, d/dy = -x/y²"),
     "**":         Op(power,      _power_derivatives,                                        2, np.power,          "d/dx = y·x^(y-1), d/dy = x^y·log|x|"),
+    "maximum":    Op(maximum,    lambda x, y, out: _chosen(x >= y),                         2, np.maximum,        "d/dx = 1 if x >= y else 0, d/dy = 1 - d/dx"),
+    "minimum":    Op(minimum,    lambda x, y, out: _chosen(x <= y),                         2, np.minimum,        "d/dx = 1 if x <= y else 0, d/dy = 1 - d/dx"),
     "neg":        Op(neg,        lambda x, out: -1.0,                                       1, np.negative,       "d/dx = -1"),
     "exp":        Op(exp,        lambda x, out: out,                                        1, np.exp,            "d/dx = exp x"),
     "log":        Op(log,        lambda x, out: 1 / x,                                      1, np.log,            "d/dx = 1/x"),
@@ -345,4 +366,10 @@ UNARY: tuple[str, ...] = tuple(name for name, op in OPS.items() if op.arity == 1
 """Names of the one-input operations, each also a method of ``Value`` (``x.tanh()``)."""
 
 BINARY: tuple[str, ...] = tuple(name for name, op in OPS.items() if op.arity == 2)
-"""Names of the two-input operations (the operators, and leaky_relu with its slope)."""
+"""Names of the two-input operations (the operators, maximum and minimum, and leaky_relu with
+its slope)."""
+
+PARTIAL: frozenset[str] = frozenset({"/", "**", "log", "sqrt", "sin", "cos"})
+"""The built-in operations whose forward raises outside its domain (ValueError,
+ZeroDivisionError); every other built-in gives the IEEE 754 result for any input. The compiled
+replay, which computes with numpy's IEEE arithmetic, re-checks these against the float forward."""
