@@ -3,13 +3,16 @@ modules, Dropout and BatchNorm1d, their parameter names and scopes, and saving t
 
 from __future__ import annotations
 
+import copy
 import gc
 import itertools
 import json
 import math
 import os
+import pickle
 import random
 import stat
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -1039,3 +1042,101 @@ def test_save_through_a_symlink_writes_its_target_and_keeps_the_link(tmp_path: P
     fresh = Neuron(2)
     fresh.load(link)
     assert fresh.state_dict() == {"w.0": 0.5, "w.1": -1.0, "b": 0.25}
+
+
+# --- hostile paths, durable saves, copies ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "/dev/null"])
+def test_loading_a_device_is_refused_without_reading_it(path: str) -> None:
+    neuron = fixed_neuron("relu")
+    before = snapshot(neuron)
+    with pytest.raises(ValueError, match=rf"'{path}' is not a regular file \(a device"):
+        neuron.load(path)
+    assert snapshot(neuron) == before
+
+
+def test_loading_a_named_pipe_or_a_folder_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "model.json"
+    os.mkfifo(fifo)  # nobody writes to it: reading would wait for ever
+    neuron = fixed_neuron("relu")
+    before = snapshot(neuron)
+    errors: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            neuron.load(fifo)
+        except BaseException as error:  # handed to the test's thread
+            errors.append(error)
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
+    loader.join(timeout=20)
+    assert not loader.is_alive(), "load() is waiting for a writer on the pipe"
+    assert isinstance(errors[0], ValueError)
+    assert "is not a regular file (a device, a pipe or a socket)" in str(errors[0])
+    with pytest.raises(ValueError, match=r"is not a regular file \(a folder\)"):
+        neuron.load(tmp_path)
+    assert snapshot(neuron) == before
+
+
+def test_a_file_larger_than_the_documented_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert nn.MAX_MODEL_FILE_BYTES == 256 * 1024 * 1024
+    path = tmp_path / "model.json"
+    fixed_neuron("relu").save(path)
+    size = path.stat().st_size
+    monkeypatch.setattr(nn, "MAX_MODEL_FILE_BYTES", size)  # exactly at the limit: read
+    fresh = Neuron(2)
+    fresh.load(path)
+    assert fresh.state_dict() == {"w.0": 0.5, "w.1": -1.0, "b": 0.25}
+    monkeypatch.setattr(nn, "MAX_MODEL_FILE_BYTES", size - 1)  # one byte over: refused
+    fresh.w[0].data = 3.0
+    before = snapshot(fresh)
+    with pytest.raises(ValueError, match=rf"larger than {size - 1:,} bytes"):
+        fresh.load(path)
+    assert snapshot(fresh) == before
+
+
+def test_save_syncs_the_file_before_the_rename_and_the_folder_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[tuple[str, str]] = []
+    fsync, replace = os.fsync, os.replace
+
+    def recording_fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def recording_replace(source: Any, target: Any) -> None:
+        events.append(("replace", str(target)))
+        replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    monkeypatch.setattr(os, "replace", recording_replace)
+    path = tmp_path / "model.json"
+    fixed_neuron("relu").save(path)
+    folder = str(tmp_path.resolve())
+    assert [kind for kind, _ in events] == ["fsync", "replace", "fsync"]
+    assert events[0][1].startswith(f"{folder}/.model.json.")  # the temporary file, whole
+    assert events[1:] == [("replace", str(path.resolve())), ("fsync", folder)]
+
+
+def test_a_model_with_dropout_deep_copies_and_pickles() -> None:
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Dropout(0.5), nn.Linear(3, 1))
+    seeded = nn.Dropout(0.5, rng=random.Random(4))
+    for original in (model, seeded):
+        for twin in (copy.deepcopy(original), pickle.loads(pickle.dumps(original))):
+            assert twin.state_dict() == original.state_dict()
+    # the default still draws from the random module, in the copy too
+    twin = copy.deepcopy(model)
+    assert model[2].rng is random and twin[2].rng is random
+    random.seed(7)
+    first = [v.data for v in model[2]([1.0] * 8)]
+    random.seed(7)
+    assert [v.data for v in twin[2]([1.0] * 8)] == first
+    # a copied generator is its own, in the same state
+    copied = pickle.loads(pickle.dumps(seeded))
+    assert copied.rng is not seeded.rng
+    assert [v.data for v in copied([1.0] * 8)] == [v.data for v in seeded([1.0] * 8)]

@@ -34,6 +34,7 @@ that does not fit the model raises a clear error and leaves the model exactly as
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import math
@@ -70,6 +71,7 @@ __all__ = [
     "Dropout",
     "BatchNorm1d",
     "RandomSource",
+    "MAX_MODEL_FILE_BYTES",
 ]
 
 Input = Sequence["Value | Number"] | Sequence[Sequence["Value | Number"]] | np.ndarray
@@ -458,10 +460,12 @@ class Module:
 
         A file that is not valid JSON (truncated, say), nested absurdly deep, holds a key twice,
         is not a tinygrad-edu model, or does not match this model raises a ValueError naming the
-        problem; the model is then untouched.
+        problem; the model is then untouched. So does a path that is not a regular file (a
+        device such as /dev/zero, a named pipe, a folder), which is never read, and a file larger
+        than :data:`MAX_MODEL_FILE_BYTES`, of which no more than that is read.
         """
         where = repr(os.fspath(path))
-        document = _parse(Path(path).read_bytes(), where)
+        document = _parse(_read_model_file(path, where), where)
         if not isinstance(document, dict) or document.get("format") != _FORMAT:
             raise ValueError(
                 f"{where} is not a tinygrad-edu model file "
@@ -476,6 +480,37 @@ class Module:
 
 
 _FORMAT = "tinygrad-edu/state_dict"
+
+MAX_MODEL_FILE_BYTES = 256 * 1024 * 1024
+"""The largest model file ``Module.load`` reads: 256 MiB. A saved parameter takes about 50 bytes
+(its dotted name and 17 digits), so this is room for some five million parameters; the course's
+largest model, an MNIST MLP 784-100-10, has 79,510 (about 4 MB). A larger file is refused before
+it is read, so a wrong path cannot make ``load`` read without end."""
+
+
+def _read_model_file(path: str | os.PathLike[str], where: str) -> bytes:
+    """The bytes of the model file at ``path``: a regular file of at most MAX_MODEL_FILE_BYTES.
+
+    It is opened without waiting (a named pipe would block until a writer came) and checked
+    through the opened file itself, so what is checked is what is read.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "a device, a pipe or a socket"
+            raise ValueError(f"{where} is not a regular file ({kind}), so not a model file")
+        limit = MAX_MODEL_FILE_BYTES
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            raw = file.read(limit + 1)  # one byte more than allowed: a file that is too large
+    finally:
+        os.close(fd)
+    if len(raw) > limit:
+        raise ValueError(
+            f"{where} is larger than {limit:,} bytes (nn.MAX_MODEL_FILE_BYTES), too large to be "
+            "a model file of this library"
+        )
+    return raw
 
 
 def _public(module: Module) -> list[tuple[str, object]]:
@@ -571,7 +606,8 @@ def _write_whole(target: Path, text: str) -> None:
     """Write ``text`` to ``target`` through a temporary file renamed into place (atomic).
 
     The temporary file is created with mode 0666, which the operating system reduces by the
-    umask, as for any new file; if ``target`` exists, its permission bits are kept.
+    umask, as for any new file; if ``target`` exists, its permission bits are kept. The file is
+    synced to disk before the rename, and its folder after it.
     """
     while True:
         temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
@@ -583,12 +619,35 @@ def _write_whole(target: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)
+            # On disk before the rename: otherwise a power loss can leave the final name
+            # pointing at an empty file on some filesystems (ext4 with delalloc, XFS).
+            file.flush()
+            os.fsync(file.fileno())
         if target.exists():
             os.chmod(temporary, stat.S_IMODE(target.stat().st_mode))
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    _sync_directory(target.parent)  # the rename itself is an entry of the folder
+
+
+def _sync_directory(folder: Path) -> None:
+    """fsync a folder, so that a rename into it survives a power loss.
+
+    Where a folder cannot be opened (Windows) or its filesystem cannot sync one, there is nothing
+    more to do: the file's own data was synced before the rename.
+    """
+    if os.name == "nt":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as error:
+        if error.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+    finally:
+        os.close(fd)
 
 
 # --- micrograd's models ------------------------------------------------------------------------
@@ -883,7 +942,8 @@ class Dropout(Module):
     d out/dx = mask.
 
     The mask is drawn entry by entry, sample by sample, from ``rng`` (a ``random.Random``;
-    default the ``random`` module): entry dropped when ``rng.random() < p``. It is a list of
+    default the ``random`` module, found when the mask is drawn, so a model with a Dropout can
+    be deep-copied and pickled): entry dropped when ``rng.random() < p``. It is a list of
     leaves made by ``tinygrad_edu.draw``, so a compiled training step draws a new mask at every
     call, from the same stream in the same order as the interpreter would (nothing about it is
     frozen at trace time). A dropped entry is ``x * 0`` (a node whose gradient passes nothing
@@ -894,7 +954,18 @@ class Dropout(Module):
         self.p = _real("Dropout's p", p)
         if not 0 <= self.p <= 1:
             raise ValueError(f"Dropout's p is a probability in [0, 1], got {p!r}")
-        self.rng = _source(rng)
+        # None stands for the random module, looked up at each draw: a module object cannot be
+        # deep-copied or pickled, so storing it would make the model impossible to copy.
+        self._rng = rng
+
+    @property
+    def rng(self) -> RandomSource:
+        """Where the mask is drawn from: the ``rng`` given, or the ``random`` module."""
+        return _source(self._rng)
+
+    @rng.setter
+    def rng(self, rng: RandomSource | None) -> None:
+        self._rng = rng
 
     def forward(self, x: Input) -> Any:
         """x · mask entry by entry in training (the identity in evaluation, or at p = 0)."""
