@@ -74,16 +74,10 @@ def compare_backward(samples: int, repeats: int) -> list[object]:
     fast()
     fast_grads = [struct.pack("<d", node.grad) for node in order]
     steps()
-    equal = fast_grads == [struct.pack("<d", node.grad) for node in order]
-    a, b = side_by_side(fast, steps, repeats)
+    same = fast_grads == [struct.pack("<d", node.grad) for node in order]
     label = f"backward() of {len(order):,} nodes"
-    return [
-        label,
-        "fast.propagate",
-        "backward_steps",
-        *_figures(a, b),
-        "bit for bit" if equal else "DIFFER",
-    ]
+    paths = ("fast.propagate", "backward_steps")
+    return row(label, paths, fast, steps, repeats, "bit for bit" if same else "DIFFER")
 
 
 def _written_out(weights: Any, inputs: Any, bias: Value, activation: Any, name: str) -> Value:
@@ -123,10 +117,9 @@ def compare_layers(samples: int, repeats: int) -> list[object]:
         with written_out_neurons():
             return forward()
 
-    equal = forward() == written()
-    a, b = side_by_side(forward, written, repeats)
+    same = "equal" if forward() == written() else "DIFFER"
     label = f"forward of {samples} samples, 2-16-16-1"
-    return [label, "fast.neuron", "written out", *_figures(a, b), "equal" if equal else "DIFFER"]
+    return row(label, ("fast.neuron", "written out"), forward, written, repeats, same)
 
 
 @contextmanager
@@ -155,14 +148,22 @@ def compare_operators(chain: int, repeats: int) -> list[object]:
         with operators_through_the_table():
             return inline()
 
-    equal = inline() == through_the_table()
-    t1, t2 = side_by_side(inline, through_the_table, repeats)
+    same = "equal" if inline() == through_the_table() else "DIFFER"
     label = f"y = y * a + b, {chain:,} times"
-    return [label, "inline", "table row", *_figures(t1, t2), "equal" if equal else "DIFFER"]
+    return row(label, ("inline", "table row"), inline, through_the_table, repeats, same)
 
 
-def _figures(fast: float, slow: float) -> list[str]:
-    return [f"{fast * 1e3:.2f}", f"{slow * 1e3:.2f}", f"{fast / slow:.2f}x"]
+def row(
+    label: str,
+    paths: tuple[str, str],
+    fast: Callable[[], Any],
+    slow: Callable[[], Any],
+    repeats: int,
+    same: str,
+) -> list[object]:
+    """A row of the report: the two paths timed side by side, and whether they agree."""
+    a, b = side_by_side(fast, slow, repeats)
+    return [label, *paths, f"{a * 1e3:.2f}", f"{b * 1e3:.2f}", f"{a / b:.2f}x", same]
 
 
 def main(argv: list[str] | None = None) -> str:
