@@ -4,15 +4,17 @@ numbers and against central differences."""
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 from decimal import Decimal, localcontext
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_edu import Value, check_grad, numerical_grad
+from tinygrad_edu import Value, check_grad, nn, numerical_grad, scope, topological_order
 from tinygrad_edu.functional import (
     LOSSES,
     binary_cross_entropy,
@@ -623,3 +625,64 @@ def test_targets_may_be_values_and_are_then_part_of_the_graph() -> None:
     assert [t.grad for t in targets] == pytest.approx([-lp for lp in log_probabilities], rel=1e-15)
     with pytest.raises(ValueError, match="add up to 1"):
         cross_entropy(z, [Value(0.5), Value(0.7)])
+
+
+# --- the edges: all -inf, log1p, the shift as a node, the loss's own scope ----------------------
+
+
+def test_log_softmax_of_all_minus_infinity_is_nan_everywhere_as_in_pytorch() -> None:
+    inf = math.inf
+    assert all(math.isnan(v.data) for v in log_softmax(values(-inf, -inf, -inf)))
+    # cross_entropy is symmetric there: nan whatever the target
+    assert [math.isnan(cross_entropy(values(-inf, -inf), t).data) for t in (0, 1)] == [True] * 2
+    assert logsumexp(values(-inf, -inf)).data == -inf  # the log of 0, still
+
+
+@pytest.mark.parametrize("p", [1e-10, 1e-17, 1e-5, 0.3, 0.75])
+def test_binary_cross_entropy_of_target_0_is_minus_log1p_of_minus_p(p: float) -> None:
+    x = Value(p)
+    loss = binary_cross_entropy(x, 0.0)
+    want = -math.log1p(-p)  # 1e-17 at p = 1e-17, where log(1 - p) is log(1.0) = 0
+    assert abs(loss.data - want) <= 2e-16 * want
+    loss.backward()
+    assert x.grad == pytest.approx(1 / (1 - p), rel=1e-15)
+
+
+def test_the_softmax_shift_is_a_maximum_node_of_the_graph() -> None:
+    """The largest score is an operation of the graph, not a number read off the data, so a
+    compiled replay recomputes it from new scores."""
+    z = values(1.0, 2.0, 3.0)
+    for result in (softmax(z)[0], log_softmax(z)[0], cross_entropy(z, 0)):
+        ops = {node.op for node in topological_order(result)}
+        assert "maximum" in ops
+    # the gradients are the interpreter's of the textbook formula
+    loss = cross_entropy(z, 0)
+    assert grads_of(loss, z) == pytest.approx([s - (j == 0) for j, s in enumerate(SOFTMAX_123)])
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_each_loss_is_recorded_in_a_scope_of_its_own_name(name: str) -> None:
+    pred = [[Value(0.2), Value(0.7)], [Value(0.9), Value(0.1)]]
+    target: Any = {"cross_entropy": [1, 0], "hinge": [[1, -1], [-1, 1]]}.get(
+        name, [[1.0, 0.0], [0.0, 1.0]]
+    )
+    loss = LOSSES[name](pred, target)
+    assert loss.scope == LOSSES[name].__name__
+    assert all(not leaf.scope for row in pred for leaf in row)
+
+
+def test_a_batch_cross_entropy_collapses_to_as_few_boxes_as_in_a_users_scope() -> None:
+    from viz.graph import DrawOptions, build_graph
+
+    model = nn.MLP(4, [8, 10], rng=random.Random(0))
+    X = np.random.default_rng(0).normal(size=(100, 4))
+    y = [i % 10 for i in range(100)]
+
+    def drawn(loss: Value) -> int:
+        graph = build_graph(loss, DrawOptions(collapse=True))
+        return len(graph.values) + len(graph.ops) + len(graph.boxes)
+
+    alone = drawn(cross_entropy([model(row) for row in X], y))
+    with scope("loss"):
+        in_a_scope = drawn(cross_entropy([model(row) for row in X], y))
+    assert alone == in_a_scope <= 25  # not ~100 boxes, one per sample, side by side

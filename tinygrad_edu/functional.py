@@ -31,6 +31,7 @@ from typing import Any, Literal, NamedTuple, overload
 import numpy as np
 
 from .engine import Value
+from .recording import within_scope
 from .scalars import Number
 
 __all__ = [
@@ -184,15 +185,32 @@ class _Normalizer(NamedTuple):
         return (self.z[j] - self.z[self.top]) - self.log_norm
 
 
+def _largest(xs: Sequence[Value]) -> Value:
+    """max(x_0, x_1, ...) as nodes of ``maximum``: a shift that a compiled replay recomputes
+    from the new scores at every call, where a number read off the data would stay frozen."""
+    top = xs[0]
+    for x in xs[1:]:
+        top = top.maximum(x)
+    return top
+
+
 def _normalizer(z: list[Value]) -> _Normalizer:
     """L = log Σ_{j≠k} e^(z_j - z_k) is computed as (c - z_k) + log Σ_{j≠k} e^(z_j - c) with c
-    the largest of the other scores, held constant: every exponent is at most 0 and the sum at
-    least 1 (the usual shifted log-sum-exp, one subtraction per score)."""
+    the largest of the other scores (a ``maximum`` node): every exponent is at most 0 and the
+    sum at least 1 (the usual shifted log-sum-exp, one subtraction per score).
+
+    Which score is k is chosen from the data, so a compiled replay keeps the k of its trace; the
+    result is right for any k (L then need not be negative, and softplus takes any L), it is
+    only exact to the last digits of a tiny loss when k is the largest. All scores -inf: nan
+    everywhere (softmax is 0/0 there), as PyTorch gives.
+    """
     k = max(range(len(z)), key=lambda j: z[j].data)
+    if z[k].data == -math.inf:  # every score -inf: -inf - -inf is nan, for every entry
+        return _Normalizer(z, k, z[k] - z[k])
     rest = [x for j, x in enumerate(z) if j != k]
-    c = max((x.data for x in rest), default=-math.inf)
-    if c == -math.inf:  # one score, or the others all -inf: the sum is e^0 = 1, its log 0
-        return _Normalizer(z, k, Value(0.0))
+    if not rest or max(x.data for x in rest) == -math.inf:
+        return _Normalizer(z, k, Value(0.0))  # one score, or the others -inf: log(e^0) = 0
+    c = _largest(rest)
     log_rest = (c - z[k]) + _sum([(x - c).exp() for x in rest]).log()  # L
     return _Normalizer(z, k, log_rest.softplus())
 
@@ -235,7 +253,7 @@ def softmax(xs: Any) -> list[Any]:
     if rows is not None:
         return [softmax(row) for row in rows]
     z = _scores(xs)
-    top = max(x.data for x in z)  # a constant shift: softmax is unchanged by it
+    top = _largest(z)  # a shift (softmax is unchanged by it), recomputed at every replay
     exps = [(x - top).exp() for x in z]
     total = _sum(exps)
     return [e / total for e in exps]
@@ -292,15 +310,20 @@ def _shape_mismatch(pred: tuple[int, ...], target: tuple[int, ...]) -> str:
     return f"predictions of shape {pred} but targets of shape {target}: the shapes must match"
 
 
-def _elementwise(
-    pred: Prediction,
-    target: Target,
-    reduction: str,
-    loss: Callable[[Value, float | Value], Value],
-) -> Any:
-    """loss(p, t) for each prediction and its target, reduced; "none" keeps the shape."""
+Loss = Callable[[Value, float | Value], Value]
+
+
+def _elementwise(name: str, pred: Prediction, target: Target, reduction: str, loss: Loss) -> Any:
+    """loss(p, t) for each prediction and its target, reduced; "none" keeps the shape. Recorded
+    in a scope of the loss's ``name``, so a diagram can draw the whole loss as one box."""
     _check_reduction(reduction)
     pairs, shape = _pairs(pred, target)
+    return within_scope(name, _losses, pairs, shape, reduction, loss)
+
+
+def _losses(
+    pairs: list[tuple[Value, float | Value]], shape: tuple[int, ...], reduction: str, loss: Loss
+) -> Any:
     terms = [loss(p, t) for p, t in pairs]
     if reduction != "none" or len(shape) <= 1:
         return _reduce(terms, reduction)
@@ -320,7 +343,7 @@ def mse_loss(pred: Prediction, target: Target, *, reduction: Reduction = "mean")
     Predictions and targets have the same shape (one number, a list, a 2-D array: every entry
     counts once, as PyTorch does).
     """
-    return _elementwise(pred, target, reduction, lambda p, t: (p - t) ** 2)
+    return _elementwise("mse_loss", pred, target, reduction, lambda p, t: (p - t) ** 2)
 
 
 _LOG_FLOOR = -100.0
@@ -353,11 +376,25 @@ def _weighted(terms: list[tuple[float | Value, Value]]) -> Value:
     return _sum(kept) if kept else Value(0.0)
 
 
+def _clamped_log_one_minus(p: Value) -> Value:
+    """max(log(1 - p), -100), to the last digits however small p is: log1p(-p).
+
+    1 - p rounds (p = 1e-17 gives exactly 1, whose log is 0), so its log alone loses p's digits.
+    With u = 1 - p as rounded, e = (1 - u) - p is that rounding's error exactly (both
+    subtractions are exact), and log(1 - p) = log(u + e) = log u + e/u to within (e/u)², far
+    below the last digit. d/dp is -1/u, as e is flat in p (its derivative is 1 - 1 = 0).
+    """
+    u = 1 - p
+    if not (u.data > 0 and math.log(u.data) > _LOG_FLOOR):
+        return Value(_LOG_FLOOR)
+    return u.log() + ((1 - u) - p) / u
+
+
 def _bce(p: Value, t: float | Value) -> Value:
     if not 0.0 <= p.data <= 1.0:
         raise ValueError(f"binary_cross_entropy takes probabilities in [0, 1], got {p.data}")
     _check_probability(t)
-    return -_weighted([(t, _clamped_log(p)), (1 - t, _clamped_log(1 - p))])
+    return -_weighted([(t, _clamped_log(p)), (1 - t, _clamped_log_one_minus(p))])
 
 
 @overload
@@ -375,7 +412,7 @@ def binary_cross_entropy(p: Prediction, target: Target, *, reduction: Reduction 
     Each log is clamped at -100, as PyTorch does, so p = 0 or 1 gives a finite loss. Prefer
     ``binary_cross_entropy_with_logits`` on raw scores: it is stable without any clamp.
     """
-    return _elementwise(p, target, reduction, _bce)
+    return _elementwise("binary_cross_entropy", p, target, reduction, _bce)
 
 
 def _bce_with_logits(z: Value, t: float | Value) -> Value:
@@ -401,7 +438,7 @@ def binary_cross_entropy_with_logits(
     Stable and precise for any z: softplus never overflows, and both terms are >= 0, so a loss
     near 0 keeps its digits (z = 40, t = 1: softplus(-40) = 4.25e-18).
     """
-    return _elementwise(z, target, reduction, _bce_with_logits)
+    return _elementwise("binary_cross_entropy_with_logits", z, target, reduction, _bce_with_logits)
 
 
 def _hinge(s: Value, t: float | Value) -> Value:
@@ -422,7 +459,7 @@ def hinge_loss(score: Prediction, target: Target, *, reduction: Reduction = "mea
 
     micrograd's demo loss: ``(1 + -y*score).relu()``, the same numbers.
     """
-    return _elementwise(score, target, reduction, _hinge)
+    return _elementwise("hinge_loss", score, target, reduction, _hinge)
 
 
 # --- cross-entropy ----------------------------------------------------------------------------
@@ -519,6 +556,12 @@ def cross_entropy(logits: Any, target: Any, *, reduction: Reduction = "mean") ->
     _check_reduction(reduction)
     rows, single = _logit_rows(logits)
     targets = [target] if single else _batch_targets(target, len(rows))
+    return within_scope("cross_entropy", _cross_entropies, rows, targets, single, reduction)
+
+
+def _cross_entropies(
+    rows: list[list[Value]], targets: list[Any], single: bool, reduction: str
+) -> Value | list[Value]:
     return _reduce([_cross_entropy(z, t, single) for z, t in zip(rows, targets)], reduction)
 
 
