@@ -1,8 +1,9 @@
 """python -m viz: the command line, run as a subprocess the way a reader runs it.
 
 Exit codes: 0 drawn, 1 the drawing failed (too many nodes, Graphviz missing or failing), 2 bad
-input (the expression, a flag, an output folder that does not exist). Nothing shows a traceback:
-a bad expression is quoted with a caret under the bad part.
+input (the expression, a flag, an output folder that does not exist), 141 (quietly) when the
+reader of stdout has gone. Nothing shows a traceback: a bad expression is quoted with a caret
+under the bad part.
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ def test_the_functions_are_the_engines_one_input_operations_and_leaky_relu() -> 
         ("__import__('os')", "unknown function '__import__'", "^^^^^^^^^^"),
         ("x * z", "'z' has no value; set it with --set z=NUMBER", "    ^"),
         ("x // 2", "the operator // is not supported", "^^^^^^"),
+        # ^ binds less tightly than +: x ^ (2 + 1)
+        ("x^2 + 1", "operator ^ is not supported; for a power write **, as in x**2", "^^^^^^^"),
+        ("x & 1", "the operator & is not supported", "^^^^^"),
         ("tanh(x, x)", "tanh() takes 1 argument, not 2", "^^^^^^^^^^"),
         ("tanh(x=1)", "tanh() takes no keyword arguments", "       ^"),
         ("x < 2", "comparisons are not allowed", "^^^^^"),
@@ -277,3 +281,68 @@ def test_the_console_script_is_installed() -> None:
     assert script is not None
     done = subprocess.run([script, "x+1", "--set", "x=1"], capture_output=True, text=True)
     assert done.returncode == 0 and "data 2.0000" in done.stdout
+
+
+# --- what the shell hands over, and where the output goes ----------------------------------------
+
+
+def viz_bytes(*args: bytes, **kw: object) -> subprocess.CompletedProcess[bytes]:
+    """python -m viz with arguments given as bytes, as a shell passes them (not always UTF-8)."""
+    return subprocess.run(
+        [sys.executable.encode(), b"-m", b"viz", *args], capture_output=True, check=False, **kw
+    )  # type: ignore[call-overload]
+
+
+def test_an_expression_that_is_not_utf8_is_refused_with_a_caret_under_the_byte() -> None:
+    done = viz_bytes(b"x\xff + 1", b"--set", b"x=1")
+    assert done.returncode == 2
+    lines = done.stderr.decode("utf-8", "replace").splitlines()
+    assert "Traceback" not in done.stderr.decode("utf-8", "replace")
+    assert lines[0] == (
+        "python -m viz: error: the expression has the byte 0xff, which is not UTF-8 text "
+        "(type it in a UTF-8 terminal)"
+    )
+    assert lines[1:] == ["    x\ufffd + 1", "     ^"]  # one column for the byte, as shown
+
+
+def test_a_file_name_that_is_not_utf8_is_written_and_reported(tmp_path: Path) -> None:
+    """os.fsdecode gives a lone surrogate for the byte; the report shows it escaped, even when
+    stdout refuses surrogates (PYTHONIOENCODING=utf-8 makes it strict)."""
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    done = viz_bytes(b"x*2", b"--set", b"x=1", b"-o", b"\xff.dot", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / os.fsdecode(b"\xff.dot")).read_text(encoding="utf-8").startswith("digraph")
+    assert done.stdout.decode().splitlines()[-1] == "wrote \\udcff.dot"
+
+
+@pytest.mark.parametrize("output", [[], ["-o", "g.dot"]], ids=["dot-source", "summary"])
+def test_a_closed_pipe_on_stdout_ends_quietly_with_a_nonzero_exit(
+    tmp_path: Path, output: list[str]
+) -> None:
+    """As `python -m viz ... | true`: the reader is gone before anything is written. Like a
+    Unix tool stopped by SIGPIPE: nothing on stderr, exit status 141 (128 + SIGPIPE)."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "viz", "x*2", "--set", "x=1", *output],
+            stdout=writer, stderr=subprocess.PIPE, text=True, cwd=tmp_path, check=False,
+        )  # fmt: skip
+    finally:
+        os.close(writer)
+    assert (done.returncode, done.stderr) == (141, "")
+    if output:
+        assert (tmp_path / "g.dot").read_text(encoding="utf-8").startswith("digraph")
+
+
+def test_the_console_script_names_itself_in_usage_errors_and_examples() -> None:
+    script = shutil.which("tinygrad-edu-viz")
+    assert script is not None
+    done = subprocess.run([script, "-x*2", "--set", "x=1"], capture_output=True, text=True)
+    lines = refused(done)
+    assert lines[0].startswith("usage: tinygrad-edu-viz [-h]")
+    assert lines[-1].endswith("flags: tinygrad-edu-viz --set x=1 -o graph.svg -- '-x*2')")
+    done = subprocess.run([script, "x +", "--set", "x=1"], capture_output=True, text=True)
+    assert refused(done)[0].startswith("tinygrad-edu-viz: error: not a valid expression")
+    shown = subprocess.run([script, "--help"], capture_output=True, text=True).stdout
+    assert 'tinygrad-edu-viz "x**3 - 2*x" --set x=1.5' in shown and "python -m viz" not in shown

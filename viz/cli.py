@@ -11,7 +11,11 @@ explicit stack, not recursion; operations may nest up to ``MAX_DEPTH`` (1,000) d
 
 Exit codes: 0 drawn, 1 the drawing failed (too many nodes, Graphviz missing or failing, a file
 that cannot be written), 2 bad input (the expression, a flag, an output folder that does not
-exist). Never a traceback.
+exist). Never a traceback. When the reader of stdout has gone (``python -m viz ... | head``), it
+stops without a word, as a Unix tool stopped by SIGPIPE does, with that tool's exit status, 141.
+
+Usage lines and examples name the program as it was run: ``python -m viz``, or
+``tinygrad-edu-viz`` (the console script).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from __future__ import annotations
 import argparse
 import ast
 import math
+import os
+import re
 import shlex
 import subprocess
 import sys
@@ -58,16 +64,33 @@ _OPERATORS: dict[type[ast.operator], Callable[[Value, Value | float], Value]] = 
 
 EXAMPLES = """\
 examples:
-  python -m viz "tanh(x1*w1 + x2*w2 + b)" --set x1=2 x2=0 w1=-3 w2=1 b=6.8814 -o neuron.svg
-  python -m viz "x**3 - 2*x" --set x=1.5 --edge-grads -o cubic.png
-  python -m viz "tanh(x1*w1 + x2*w2 + b)" --set x1=2 x2=0 w1=-3 w2=1 b=6.8814 --animate bp.gif
-  python -m viz "sigmoid(a) * log(b)" --set a=0.5 b=2 --rankdir TB --precision 2 -o g.pdf
-  python -m viz "leaky_relu(x, 0.1)" --set x=-2 --no-backward        (DOT source on stdout)
-  python -m viz --set x=2 -o g.svg -- "-x**2"     (starts with -: last, after --)
+  {prog} "tanh(x1*w1 + x2*w2 + b)" --set x1=2 x2=0 w1=-3 w2=1 b=6.8814 -o neuron.svg
+  {prog} "x**3 - 2*x" --set x=1.5 --edge-grads -o cubic.png
+  {prog} "tanh(x1*w1 + x2*w2 + b)" --set x1=2 x2=0 w1=-3 w2=1 b=6.8814 --animate bp.gif
+  {prog} "sigmoid(a) * log(b)" --set a=0.5 b=2 --rankdir TB --precision 2 -o g.pdf
+  {prog} "leaky_relu(x, 0.1)" --set x=-2 --no-backward        (DOT source on stdout)
+  {prog} --set x=2 -o g.svg -- "-x**2"     (starts with -: last, after --)
 
 functions: {functions}
 operators: + - * / ** and unary - +; numbers; the names given with --set
 """
+
+PROGRAM = "python -m viz"
+"""The program's name in usage lines and examples, unless it was run under another name."""
+
+STOPPED_BY_SIGPIPE = 141
+"""The exit status when the reader of stdout has gone: 128 + SIGPIPE (13), what the shell shows
+for a Unix tool that the closed pipe stopped."""
+
+_SYMBOLS: dict[type[ast.operator], str] = {
+    ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.BitXor: "^", ast.BitAnd: "&",
+    ast.BitOr: "|", ast.LShift: "<<", ast.RShift: ">>",
+}  # fmt: skip
+"""How the operators off the whitelist are written, to name them in the error."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A lone surrogate: what Python makes of a byte of the command line that is not UTF-8 (0xff
+becomes U+DCFF). It is not text: the parser cannot read it and a strict stream cannot print it."""
 
 
 class ExpressionError(ValueError):
@@ -108,6 +131,9 @@ def parse_expression(text: str) -> ast.expr:
     """The syntax tree of ``text``, if every part of it is on the whitelist."""
     if "\n" in text or "\r" in text:
         raise ExpressionError("the expression must be on one line", (text.find("\n"),) * 2)
+    not_text = _SURROGATE.search(text)
+    if not_text:
+        raise ExpressionError(_not_text(not_text[0]), not_text.span())
     indent = len(text) - len(text.lstrip())
     try:
         tree = ast.parse(text.lstrip(), mode="eval")
@@ -125,6 +151,16 @@ def parse_expression(text: str) -> ast.expr:
         _check(node)
     _check_depth(tree.body)
     return tree.body
+
+
+def _not_text(surrogate: str) -> str:
+    code = ord(surrogate)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte the command line could not decode (os.fsdecode)
+        return (
+            f"the expression has the byte 0x{code - 0xDC00:02x}, which is not UTF-8 text "
+            "(type it in a UTF-8 terminal)"
+        )
+    return f"the expression has a lone surrogate, U+{code:04X}, which is not text"
 
 
 def _too_deep(depth: str) -> str:
@@ -173,8 +209,9 @@ def _check(node: ast.AST) -> None:
     if not isinstance(node, allowed):
         raise ExpressionError(f"{_describe(node)} not allowed", _span(node))
     if isinstance(node, ast.BinOp) and type(node.op) not in _OPERATORS:
-        symbol = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@"}.get(type(node.op), "this")
-        raise ExpressionError(f"the operator {symbol} is not supported", _span(node))
+        symbol = _SYMBOLS.get(type(node.op), type(node.op).__name__)
+        hint = "; for a power write **, as in x**2" if symbol == "^" else ""
+        raise ExpressionError(f"the operator {symbol} is not supported{hint}", _span(node))
     if isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.USub | ast.UAdd):
         raise ExpressionError("only unary - and + are supported", _span(node))
     if isinstance(node, ast.Constant):
@@ -270,6 +307,7 @@ around the start of the offending part."""
 
 
 def _caret(text: str, error: ExpressionError) -> str:
+    text = _SURROGATE.sub("\ufffd", text)  # one column, as the terminal shows a bad byte
     start, end = error.span
     start = min(max(start, 0), len(text))
     end = min(max(end, start + 1), max(len(text), start + 1))
@@ -337,13 +375,14 @@ def _looks_like_expression(arg: str) -> bool:
     return arg.startswith("-") and arg[1:2] not in ("", "-", "o", "h")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser: one flag per field of DrawOptions, plus the expression's own."""
+def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
+    """The argument parser: one flag per field of DrawOptions, plus the expression's own;
+    ``prog`` is the program's name in its usage line, errors and examples."""
     parser = _Parser(
-        prog="python -m viz",
+        prog=prog,
         description="Draw the computation graph of an expression, with every forward value "
         "and gradient.",
-        epilog=EXAMPLES.format(functions=", ".join(FUNCTIONS)),
+        epilog=EXAMPLES.format(prog=prog, functions=", ".join(FUNCTIONS)),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("expression", help='e.g. "tanh(w*x + b)" (quote it for the shell)')
@@ -397,8 +436,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 done, 1 drawing failed, 2 bad input)."""
-    parser = build_parser()
+    """Run the command line (``argv``, else the process's own arguments); returns the exit code
+    (0 done, 1 drawing failed, 2 bad input, 141 the reader of stdout has gone)."""
+    try:
+        return _run(argv)
+    except BrokenPipeError:  # what argparse's help and the report print could not deliver
+        return _reader_gone()
+
+
+def _program(argv: Sequence[str] | None) -> str:
+    """The name the program was run as: the console script's (``tinygrad-edu-viz``), or
+    ``python -m viz`` when run as a module or called with its arguments from Python."""
+    name = os.path.basename(sys.argv[0]) if argv is None and sys.argv else ""
+    return name if name and name != "__main__.py" else PROGRAM
+
+
+def _reader_gone() -> int:
+    """Stop quietly: stdout is pointed at the null device, so that Python's flush at exit finds
+    nothing to complain about."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # a stdout without a file descriptor (a test's capture)
+        pass
+    return STOPPED_BY_SIGPIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    parser = build_parser(_program(argv))
     args = parser.parse_args(argv)
     try:
         settings = DrawOptions(**{f.name: getattr(args, f.name) for f in fields(DrawOptions)})
@@ -422,9 +488,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     written = []
     try:
         digraph = to_digraph(build_graph(root, settings), settings)
-        if args.output is None and args.animate is None:
-            sys.stdout.write(digraph.source)
-            return 0
         if args.output is not None:
             written.append(write(digraph, args.output))
         if args.animate is not None:
@@ -435,7 +498,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _failed(parser, _dot_failure(error))
     except OSError as error:  # a folder that vanished, no permission, a full disk
         return _failed(parser, f"cannot write {error.filename or 'the output'}: {error.strerror}")
-    _report(root, variables, settings.precision, args.backward, [str(p) for p in written])
+    if written:
+        _report(root, variables, settings.precision, args.backward, [str(p) for p in written])
+    else:
+        _say(digraph.source, end="")
+    sys.stdout.flush()  # a closed pipe is found here, not at exit
     return 0
 
 
@@ -485,9 +552,19 @@ def _report(
     root: Value, variables: dict[str, Value], precision: int, backward: bool, paths: list[str]
 ) -> None:
     """What was computed, in one line per number, then where the pictures went."""
-    print(f"value = {format_number(root.data, precision)}")
+    _say(f"value = {format_number(root.data, precision)}")
     if backward:
         for name, value in variables.items():
-            print(f"d/d{name} = {format_number(value.grad, precision)}")
+            _say(f"d/d{name} = {format_number(value.grad, precision)}")
     for path in paths:
-        print(f"wrote {path}")
+        _say(f"wrote {path}")
+
+
+def _say(text: str, end: str = "\n") -> None:
+    """Print ``text`` to stdout; what stdout cannot encode (a file name's byte that is not
+    UTF-8, on a strict stream) is written as a backslash escape, not raised."""
+    try:
+        print(text, end=end)
+    except UnicodeEncodeError:
+        encoding = sys.stdout.encoding or "utf-8"
+        print(text.encode(encoding, "backslashreplace").decode(encoding), end=end)
