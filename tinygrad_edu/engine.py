@@ -521,7 +521,11 @@ def local_derivatives(node: Value) -> tuple[float, ...]:
     if a is None:
         return ()
     data = (a.data, node.data) if b is None else (a.data, b.data, node.data)
-    return _evaluate(OPS[node.op].derivative, data)
+    try:
+        rule = OPS[node.op].derivative
+    except KeyError:
+        raise _undefined(node.op) from None
+    return _evaluate(rule, data)
 
 
 def local_derivatives_at(op: str, *data: float) -> tuple[float, ...]:
@@ -532,6 +536,15 @@ def local_derivatives_at(op: str, *data: float) -> tuple[float, ...]:
     The compiled replay evaluates a rule that cannot run on arrays through this, one node at a time.
     """
     return _evaluate(OPS[op].derivative, data)
+
+
+def _undefined(op: str) -> LookupError:
+    """The error for a node whose operation is not in the table: one defined with ``define_op``
+    in another process (a pickled graph keeps the operation's name, not its rule)."""
+    return LookupError(
+        f"the graph uses the operation {op!r}, which is not defined in this process (a pickled "
+        f"graph keeps an operation's name, not its code): run its define_op({op!r}, ...) first"
+    )
 
 
 def _evaluate(rule: Callable[..., Any], data: tuple[float, ...]) -> tuple[float, ...]:
@@ -639,6 +652,8 @@ def _differentiate(order: list[Value], needed: set[Value], derivative: dict[Valu
             if g is None or node._a is None:
                 continue
             inputs = node.inputs
+            if node.op not in OPS:
+                raise _undefined(node.op)
             local = OPS[node.op].derivative(*inputs, node)
             for child, d in zip(inputs, local if len(inputs) == 2 else (local,)):
                 if child in needed:
