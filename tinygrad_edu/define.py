@@ -9,6 +9,7 @@ the diagrams. This is how a learner writes the course's own operations and layer
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from .engine import Operand, Value, record
 from .ops import BUILTINS, OPS, Op
+from .recording import is_grad_enabled
 
 __all__ = ["define_op"]
 
@@ -41,6 +43,19 @@ def define_op(
     ``backward``, ``grad``, ``compile``, ``check_grad`` and the diagrams treat it as a built-in
     (``formula`` is shown in the animation's captions). Defining a name again replaces the
     earlier definition (re-running a notebook cell); a built-in's name is a ValueError.
+
+    Two mistakes in a rule are caught where it runs, each a TypeError that says the fix:
+
+    * the wrong shape: a one-input rule returns one derivative, a two-input rule a pair;
+    * a rule that ``grad()`` cannot differentiate again. ``math.cos(x)`` on a Value goes through
+      ``float(x)`` and returns a plain float, so the derivative would be a constant and every
+      higher derivative a silent 0. A rule may return a plain number for Values only where the
+      derivative is piecewise constant (relu's ``where(x > 0, 1.0, 0.0)``). So when ``grad()``
+      gets a plain number, the rule is evaluated on floats at two points on each side of each
+      input (a step of 1e-3·max(1, |x|)); if it is constant on neither side, it depends on that
+      input and the rule is refused: write it with what works on floats and Values alike,
+      ``np.cos(x)`` (numpy's functions call the Value's methods), arithmetic, ``abs``, ``where``.
+      ``backward()``, which evaluates rules on floats only, accepts such a rule as it is.
     """
     if name in BUILTINS:
         raise ValueError(f"{name!r} is a built-in operation and cannot be redefined")
@@ -62,7 +77,14 @@ def define_op(
             raise TypeError(f"{name}'s forward must return a real number, not {type(out).__name__}")
         return float(out)
 
-    OPS[name] = Op(on_floats, derivative, arity, None, formula)
+    def rule(*args: Any) -> Any:
+        local = derivative(*args)
+        _check_shape(name, arity, local)
+        if isinstance(args[-1], Value) and is_grad_enabled():  # grad(), which records it
+            _check_differentiable(name, on_floats, derivative, args, local)
+        return local
+
+    OPS[name] = Op(on_floats, rule, arity, None, formula)
 
     def apply(*args: Operand) -> Value:
         # The table's current row, not this definition's: after a name is defined again, every
@@ -108,3 +130,86 @@ def _positional_count(
     if len(positional) not in allowed:
         raise ValueError(f"{what} takes {len(positional)} argument(s); expected {expected}")
     return len(positional)
+
+
+def _check_shape(name: str, arity: int, local: Any) -> None:
+    """A TypeError unless ``local`` has a rule's shape: one derivative for one input, a pair
+    (d out/dx, d out/dy) for two."""
+    pair = isinstance(local, (tuple, list))
+    if arity == 2 and not (pair and len(local) == 2):
+        got = f"{len(local)} values" if pair else f"one value, {type(local).__name__}"
+        raise TypeError(
+            f"{name}'s derivative returned {got}; a rule of two inputs returns the pair "
+            "(d out/dx, d out/dy), e.g. lambda x, y, out: (y, x)"
+        )
+    if arity == 1 and pair:
+        raise TypeError(
+            f"{name}'s derivative returned {len(local)} values; a rule of one input returns "
+            "d out/dx alone, e.g. lambda x, out: 2 * x"
+        )
+
+
+def _check_differentiable(
+    name: str,
+    forward: Callable[..., float],
+    derivative: Callable[..., Any],
+    args: tuple[Value, ...],
+    local: Any,
+) -> None:
+    """A TypeError if the rule, given Values, returned a plain number that changes with an input.
+
+    A plain number is a constant to ``grad()``. That is right where the derivative is piecewise
+    constant, which shows on floats: at x + h and x + 2h (or at x - h and x - 2h) it is the
+    same. A derivative that is constant on neither side of x depends on x, and a plain number
+    for it means the rule computed it outside the graph (``math.cos(x)``).
+    """
+    xs = [a.data for a in args[:-1]]
+    locals_ = local if len(xs) == 2 else (local,)
+    for i, d in enumerate(locals_):
+        if isinstance(d, Value) or not all(map(math.isfinite, xs)):
+            continue
+        for j in range(len(xs)):
+            if not _locally_constant(forward, derivative, xs, i, j):
+                wrt = "dx" if i == 0 else "dy"
+                raise TypeError(
+                    f"{name}'s derivative d out/{wrt} returned a plain number ({d!r}) when grad() "
+                    "gave it Values, yet it changes with the inputs: the rule turned a Value into "
+                    "a float (math.cos(x), float(x), ...), so grad() cannot differentiate it "
+                    "again and higher derivatives would come out 0. Write the rule with what "
+                    "works on floats and Values alike: arithmetic, abs, numpy's functions "
+                    "(np.cos(x) calls x.cos()), tinygrad_edu.ops.where; e.g. "
+                    "lambda x, out: np.cos(x)"
+                )
+
+
+def _locally_constant(
+    forward: Callable[..., float], derivative: Callable[..., Any], xs: list[float], i: int, j: int
+) -> bool:
+    """Whether derivative i, on floats, is constant on at least one side of xs along input j:
+    the same at 1 and 2 steps to the right, or at 1 and 2 steps to the left. A side where it
+    cannot be evaluated (outside the forward's domain) tells nothing; with neither side, True."""
+    h = 1e-3 * max(1.0, abs(xs[j]))
+    varies = False
+    for side in (h, -h):
+        try:
+            near, far = (_at(forward, derivative, xs, i, j, k * side) for k in (1, 2))
+        except Exception:  # outside the domain: this side tells nothing
+            continue
+        if near == far:
+            return True
+        varies = True
+    return not varies
+
+
+def _at(
+    forward: Callable[..., float],
+    derivative: Callable[..., Any],
+    xs: list[float],
+    i: int,
+    j: int,
+    step: float,
+) -> float:
+    """Derivative i of the rule on floats, with input j moved by ``step``."""
+    moved = [x + step if k == j else x for k, x in enumerate(xs)]
+    local = derivative(*moved, forward(*moved))
+    return float(local if len(xs) == 1 else local[i])
