@@ -25,12 +25,15 @@ import viz
 from tinygrad_edu import Value, local_derivatives, nn, topological_order
 from tinygrad_edu.formatting import format_number
 from viz.animate import (
+    GIF_MAX_SIZE,
     Frame,
     backward_frames,
     caption_fonts,
     final_grads,
     local_formula,
     node_names,
+    shorten,
+    shown,
 )
 from viz.dot import grad_colors
 from viz.graph import TooManyNodesError, build_graph
@@ -567,3 +570,86 @@ def test_a_chinese_label_is_drawn_in_the_gif_caption(tmp_path: Path) -> None:
             gif.seek(1)  # "y = 蘋果 * c1, the output: ..." and "蘋果.grad += ..."
             bands.append(gif.convert("RGB").crop((0, 0, gif.width, 70)).tobytes())
     assert bands[0] != bands[1]
+
+
+# --- labels that are hard to draw ---------------------------------------------------------------
+
+
+def squared_tanh(label: str) -> Value:
+    """tanh(x * x) with x labelled ``label``: three nodes, so four frames."""
+    x = Value(0.5, label=label)
+    y = (x * x).tanh()
+    y.label = "y"
+    return y
+
+
+def gif_frames(path: Path) -> list[bytes]:
+    """Every frame of a GIF as RGB pixels."""
+    frames = []
+    with Image.open(path) as gif:
+        for k in range(gif.n_frames):
+            gif.seek(k)
+            frames.append(gif.convert("RGB").tobytes())
+    return frames
+
+
+HARD_LABELS = {
+    "carriage-return": "a\rb",
+    "other-line-breaks": "a\r\nb\vc\fd\x1ce\x85f\u2028g",
+    "3000-characters": "L" * 3000,
+    "3000-wide-characters": "蘋" * 3000,
+    "3000-lines": "a\n" * 3000,
+    "lone-surrogate": "x\udcff",  # os.fsdecode(b"x\xff")
+}
+
+
+@pytest.mark.parametrize("suffix", [".html", ".gif"])
+@pytest.mark.parametrize("label", HARD_LABELS.values(), ids=HARD_LABELS.keys())
+def test_any_label_animates_to_a_page_and_a_gif(tmp_path: Path, label: str, suffix: str) -> None:
+    path = viz.animate(squared_tanh(label), tmp_path / f"y{suffix}")
+    if suffix == ".gif":
+        with Image.open(path) as gif:
+            assert gif.n_frames == 4
+            assert gif.width <= GIF_MAX_SIZE[0] and gif.height <= 2 * GIF_MAX_SIZE[1]
+        return
+    frames = page_data(path.read_text(encoding="utf-8"))["frames"]  # written as UTF-8
+    assert isinstance(frames, list) and len(frames) == 4
+    assert any(line.startswith(f"{shown(label)}.grad += ") for f in frames for line in f["t"])
+
+
+def test_a_caption_is_shown_with_every_line_break_a_newline_and_surrogates_replaced() -> None:
+    assert shown("a\rb\r\nc\vd\fe\x1cf\x85g\u2028h\u2029i") == "a\nb\nc\nd\ne\nf\ng\nh\ni"
+    assert shown("x\udcff and \ud800") == "x\ufffd and \ufffd"
+    assert shown("tab\tand {braces}\n") == "tab\tand {braces}\n"  # nothing else changes
+
+
+def test_a_carriage_return_in_a_label_is_a_line_break_in_the_page_and_the_gif(
+    tmp_path: Path,
+) -> None:
+    """As in the diagram (viz.dot.escape): \\r and \\r\\n break the line, as \\n does."""
+    pages, gifs = [], []
+    for name, label in (("cr", "a\rb"), ("crlf", "a\r\nb"), ("lf", "a\nb")):
+        pages.append(viz.animate(squared_tanh(label), tmp_path / f"{name}.html").read_bytes())
+        gifs.append(gif_frames(viz.animate(squared_tanh(label), tmp_path / f"{name}.gif")))
+    assert pages[0] == pages[1] == pages[2] and b"a\\nb.grad += " in pages[0]
+    assert gifs[0] == gifs[1] == gifs[2]
+
+
+def test_a_lone_surrogate_is_written_as_the_replacement_character(tmp_path: Path) -> None:
+    """What os.fsdecode makes of a byte that is not UTF-8 cannot be written as UTF-8: the page
+    shows U+FFFD in its place (the diagram shows its code, \\udcff; Pillow draws U+FFFD)."""
+    page = viz.animate(squared_tanh("x\udcff"), tmp_path / "y.html").read_text(encoding="utf-8")
+    frames = page_data(page)["frames"]
+    assert isinstance(frames, list)
+    assert any(line.startswith("x\ufffd.grad += ") for f in frames for line in f["t"])
+    assert ">x\\udcff</text>" in page
+    player = viz.animate(squared_tanh("x\udcff"))
+    assert "\udcff" not in player.html() and "\udcff" not in player._repr_html_()
+
+
+def test_a_caption_line_too_wide_for_the_gif_is_cut_with_an_ellipsis() -> None:
+    _, font = caption_fonts(["x"])
+    assert shorten("short enough", font, 400) == "short enough"
+    cut = shorten("L" * 3000, font, 400)
+    assert cut.endswith("…") and cut[:-1] == "L" * (len(cut) - 1)
+    assert font.getlength(cut) <= 400 < font.getlength(cut[:-1] + "L…")

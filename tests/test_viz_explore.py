@@ -218,6 +218,18 @@ def test_a_title_spelled_like_a_place_of_the_page_is_shown_as_written(
     assert payload(path)["steps"] == small.steps
 
 
+def test_a_title_with_a_lone_surrogate_is_written_with_the_replacement_character(
+    small: SmallRun, tmp_path: Path
+) -> None:
+    """A title made from a file name (os.fsdecode gives U+DCFF for the byte 0xff)."""
+    path = viz.explore(
+        small.model, small.snapshots, small.X, small.y, tmp_path / "run.html",
+        steps=small.steps, title="run \udcff", features=("x\udcff", "y"), grid=8,
+    )  # fmt: skip
+    text = path.read_text(encoding="utf-8")
+    assert "<h1>run \ufffd</h1>" in text and "\udcff" not in text
+
+
 def test_every_point_shows_its_own_graph_at_every_snapshot(small: SmallRun, page: Path) -> None:
     data = payload(page)
     layout_at = inflate(data["layoutAt"], "<u2")

@@ -31,17 +31,17 @@ from tinygrad_edu import Value, topological_order
 from tinygrad_edu.formatting import format_number
 
 from .dot import INK, Styling, cell_colors, number_range, pipe, to_digraph
-from .frames import Frame, Step, backward_frames, final_grads, node_names
+from .frames import Frame, Step, backward_frames, final_grads, node_names, shown
 from .frames import expression as expression
 from .frames import local_formula as local_formula
 from .gif import CJK_FONTS as CJK_FONTS
-from .gif import CURRENT, caption_fonts, paint_gif
+from .gif import CURRENT, caption_fonts, paint_gif, shorten
 from .gif import GIF_DPI as GIF_DPI
 from .gif import GIF_MAX_SIZE as GIF_MAX_SIZE
 from .gif import GIF_MILLISECONDS as GIF_MILLISECONDS
 from .graph import build_graph, grad_cells, op_id
 from .options import DrawOptions
-from .page import asset, fill, template
+from .page import asset, fill, template, writable
 from .svg import VIEWBOX, tag_cells
 
 __all__ = [
@@ -50,6 +50,8 @@ __all__ = [
     "backward_frames",
     "final_grads",
     "caption_fonts",
+    "shown",
+    "shorten",
     "node_names",
     "Frame",
     "Step",
@@ -98,7 +100,7 @@ class _Movie:
         found = VIEWBOX.search(self.svg)
         width, height = (float(found[3]), float(found[4])) if found else (600.0, 300.0)
         scale = min(1.0, NOTEBOOK_WIDTH / (width * 4 / 3))  # points to pixels, then to fit
-        lines = max(sum(text.count("\n") + 1 for text in f.caption) for f in self.frames)
+        lines = max(sum(shown(text).count("\n") + 1 for text in f.caption) for f in self.frames)
         caption = max(72, 24 + 22 * lines)
         return round(40 + 58 + 12 + caption + 12 + height * 4 / 3 * scale + 26 + 40 + 32)
 
@@ -121,10 +123,10 @@ class _Movie:
             for cell in touched:
                 # A folded cell's range is found again from its Values: the work per frame is
                 # the size of the cells that frame touches.
-                shown = [grads.get(value, 0.0) for value in cells[cell]]
-                text = number_range(shown, precision)
+                now = [grads.get(value, 0.0) for value in cells[cell]]
+                text = number_range(now, precision)
                 widths[cell] = max(widths[cell], len(text))
-                fill, ink = cell_colors(shown, largest) if self.options.color else ("#ffffff", INK)
+                fill, ink = cell_colors(now, largest) if self.options.color else ("#ffffff", INK)
                 frame_changes.append([cell, f"grad {text}", fill, ink])
             changes.append(frame_changes)
         return changes, widths
@@ -168,14 +170,15 @@ class _Movie:
 
     def page(self, heading: bool = True) -> str:
         """The self-contained HTML page (with its title and a line on what it shows, unless
-        ``heading`` is False: a player inside a notebook has its own context)."""
+        ``heading`` is False: a player inside a notebook has its own context); its captions as
+        :func:`viz.frames.shown` gives them, and nothing in it that UTF-8 cannot write."""
         frames = [
-            {"c": changes, "n": current, "t": list(frame.caption)}
+            {"c": changes, "n": current, "t": [shown(text) for text in frame.caption]}
             for frame, changes, current in zip(self.frames, self.changes, self.current)
         ]
         data = json.dumps({"frames": frames, "reach": self.reach}, ensure_ascii=False)
         data = data.replace("<", "\\u003c")  # no "</script>" can end the block early
-        return fill(
+        page = fill(
             template("animation.html"),
             {
                 "heading": asset("animation_heading.html") if heading else "",
@@ -184,6 +187,7 @@ class _Movie:
                 "data": data,
             },
         )
+        return writable(page)
 
 
 def _inline_svg(svg: str) -> str:

@@ -60,7 +60,7 @@ from .dot import (
 )
 from .graph import Graph, build_graph, grad_cells
 from .options import DrawOptions
-from .page import fill, template
+from .page import fill, template, writable
 
 __all__ = ["explore", "Explorable", "decimal_parts", "decimal_text", "CLASS_COLORS"]
 
@@ -875,7 +875,7 @@ def explore(
         classes=max(classes, 2),
     )
     target = Path(path)
-    target.write_text(page, encoding="utf-8")
+    target.write_text(writable(page), encoding="utf-8")  # a title may hold a lone surrogate
     return target
 
 

@@ -14,11 +14,13 @@ chain-rule steps it takes and the gradients it sets. Its caption is the text ``e
 prints for that node, e.g. ``n.grad += (1 - tanh² n) · o.grad = 0.5 · 1.0 = 0.5``: one source.
 
 The walk and the captions are kept apart from the pictures so that both pictures, the page
-(:mod:`viz.animate`) and the GIF (:mod:`viz.gif`), show the very same frames.
+(:mod:`viz.animate`) and the GIF (:mod:`viz.gif`), show the very same frames, each caption's text
+as :func:`shown` gives it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,15 +34,21 @@ from tinygrad_edu.explain import (
     visits,
 )
 
+from .page import writable
+
 __all__ = [
     "Step",
     "Frame",
     "node_names",
     "backward_frames",
     "final_grads",
+    "shown",
     "expression",
     "local_formula",
 ]
+
+_LINE_BREAK = re.compile("\r\n|[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+"""Every line break but ``\\n`` that ``str.splitlines`` knows (a label may hold any)."""
 
 
 # --- the replay: numbers only --------------------------------------------------------------
@@ -139,3 +147,11 @@ def backward_frames(
 def final_grads(frames: Sequence[Frame]) -> dict[Value, float]:
     """Every gradient after the last frame: the frames' updates replayed in order."""
     return {value: grad for frame in frames for value, grad in frame.updates}
+
+
+def shown(text: str) -> str:
+    """A caption's text as both pictures show it: every line break a label may hold (``\\r``,
+    ``\\r\\n``, and the others ``str.splitlines`` knows) a newline, as the diagram draws
+    ``\\r`` (:func:`viz.dot.escape`), and every lone surrogate U+FFFD
+    (:func:`viz.page.writable`)."""
+    return writable(_LINE_BREAK.sub("\n", text))

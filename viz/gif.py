@@ -20,13 +20,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .frames import Frame
+from .frames import Frame, shown
 from .svg import NODE, NUMBER, VIEWBOX
 
 __all__ = [
     "Movie",
     "paint_gif",
     "caption_fonts",
+    "shorten",
     "CURRENT",
     "CJK_FONTS",
     "GIF_DPI",
@@ -74,7 +75,12 @@ GIF_MILLISECONDS = (2500, 1800, 4000)
 _FONT_SIZE = 17
 _MARGIN = 16
 _LINE = 24
+_PROGRESS = 110  # room for "step 12 of 40" on the caption's first line
 _FADE = 0.72  # how far a node not reached yet is blended into the white background
+# The caption band is no wider or taller than the largest diagram: a GIF is at most 65,535
+# pixels each way, and a longer caption (a label of 3,000 characters or lines) is cut.
+_CAPTION_WIDTH = GIF_MAX_SIZE[0] - 2 * _MARGIN - _PROGRESS
+_CAPTION_LINES = (GIF_MAX_SIZE[1] - 2 * _MARGIN) // _LINE
 
 _TRANSLATE = re.compile(rf"translate\({NUMBER} {NUMBER}\)")
 _POINTS = re.compile(r'points="([^"]*)"')
@@ -238,19 +244,18 @@ def paint_gif(movie: Movie) -> bytes:
 
     def pixels(box: Box, grow: float = 0.0) -> tuple[int, int, int, int]:
         """A box in the picture's pixels, grown by ``grow`` on every side (a negative ``grow``
-        keeps inside it: a cell is refilled without touching its node's frame)."""
+        keeps inside it: a cell is refilled without touching its node's frame). A box drawn
+        smaller than the grow (a diagram scaled down to fit) is kept at least one pixel."""
         x0, y0, x1, y1 = box
         dx, dy = where.origin
-        return (
-            round((x0 + dx) * scale - grow),
-            round((y0 + dy) * scale - grow),
-            round((x1 + dx) * scale + grow),
-            round((y1 + dy) * scale + grow),
-        )
+        left, top = round((x0 + dx) * scale - grow), round((y0 + dy) * scale - grow)
+        right, bottom = round((x1 + dx) * scale + grow), round((y1 + dy) * scale + grow)
+        return left, top, max(left, right), max(top, bottom)
 
     faded = Image.blend(drawn, Image.new("RGB", drawn.size, "#ffffff"), _FADE)
     helvetica = _font_file("Helvetica")
-    number_font = _font(12 * scale, helvetica[1] if helvetica else "", "DejaVuSans.ttf")
+    number_size = max(1.0, 12 * scale)  # Graphviz's 12 points; a font is at least 1 pixel
+    number_font = _font(number_size, helvetica[1] if helvetica else "", "DejaVuSans.ttf")
     caption = _Captions(movie.frames)
     width = max(drawn.width, caption.width)
     canvas = drawn.copy()
@@ -267,7 +272,7 @@ def paint_gif(movie: Movie) -> bytes:
             reached_at.setdefault(k, []).append(node)
 
     def pictures() -> Any:
-        for k, frame in enumerate(movie.frames):
+        for k in range(len(movie.frames)):
             if k == 1:
                 for node, first in movie.reach.items():
                     if first > 1 and not node.startswith("e"):
@@ -293,7 +298,7 @@ def paint_gif(movie: Movie) -> bytes:
                         outline.ellipse(box, outline=CURRENT, width=3)
                     else:
                         outline.rounded_rectangle(box, radius=4, outline=CURRENT, width=3)
-            caption.draw(outline, k, frame, width)
+            caption.draw(outline, k, width)
             yield picture.quantize(colors=128, dither=Image.Dither.NONE)
 
     first, then, last = GIF_MILLISECONDS
@@ -314,38 +319,58 @@ def paint_gif(movie: Movie) -> bytes:
 
 
 class _Captions:
-    """The band above each GIF frame: the caption's lines (a newline in a label starts a new
-    line) and how far the walk has come."""
+    """The band above each GIF frame: the caption's lines (a line break in a label starts a new
+    line) and how far the walk has come. A line too wide for the largest diagram is cut with an
+    ellipsis, and a caption of more lines than fit beside it ends with how many were left out
+    (the page shows them all)."""
 
     def __init__(self, frames: Sequence[Frame]) -> None:
         from PIL import Image, ImageDraw
 
         self.title_font, self.step_font = caption_fonts([t for f in frames for t in f.caption])
         self.count = len(frames)
+        self.lines = [self._fit(frame) for frame in frames]  # per frame: (text, font)
         measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
         widest = max(
-            measure.textlength(line, font=font)
-            for frame in frames
-            for line, font in self.lines(frame)
+            measure.textlength(line, font=font) for lines in self.lines for line, font in lines
         )
-        self.width = int(widest) + 2 * _MARGIN + 110
-        self.height = _MARGIN + _LINE * max(len(self.lines(f)) for f in frames) + _MARGIN
+        self.width = int(widest) + 2 * _MARGIN + _PROGRESS
+        self.height = _MARGIN + _LINE * max(len(lines) for lines in self.lines) + _MARGIN
 
-    def lines(self, frame: Frame) -> list[tuple[str, Any]]:
-        """Each line to draw with its font: the title's, then the steps'."""
-        return [
+    def _fit(self, frame: Frame) -> list[tuple[str, Any]]:
+        """Each line to draw with its font (the title's, then the steps'), cut to fit."""
+        lines = [
             (line, self.title_font if i == 0 else self.step_font)
             for i, text in enumerate(frame.caption)
-            for line in text.split("\n")
+            for line in shown(text).split("\n")
         ]
+        if len(lines) > _CAPTION_LINES:
+            more = len(lines) - _CAPTION_LINES + 1
+            lines = [*lines[: _CAPTION_LINES - 1], (f"… {more:,} more lines", self.step_font)]
+        return [(shorten(line, font, _CAPTION_WIDTH), font) for line, font in lines]
 
-    def draw(self, draw: Any, k: int, frame: Frame, width: int) -> None:
+    def draw(self, draw: Any, k: int, width: int) -> None:
         draw.rectangle((0, 0, width, self.height - 1), fill="#f5f7fa")
         draw.rectangle((0, 0, 5, self.height - 1), fill=CURRENT)
         progress = "forward pass" if k == 0 else f"step {k} of {self.count - 1}"
         spot = (width - _MARGIN, _MARGIN)
         draw.text(spot, progress, font=self.step_font, fill="#6b7785", anchor="ra")
-        for i, (line, font) in enumerate(self.lines(frame)):
+        for i, (line, font) in enumerate(self.lines[k]):
             ink = "#2f3e4e" if font is self.title_font else "#333333"
             draw.text((_MARGIN + 6, _MARGIN + i * _LINE), line, font=font, fill=ink)
         draw.line((0, self.height - 1, width, self.height - 1), fill="#dde3ea")
+
+
+def shorten(text: str, font: Any, width: float) -> str:
+    """``text`` as it fits in ``width`` pixels in ``font``: itself if it fits, else its longest
+    beginning that fits with an ellipsis after it ("…")."""
+    if font.getlength(text) <= width:
+        return text
+    fits, too_long = 0, len(text)  # the longest beginning that fits is at least fits long
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if font.getlength(text[:middle] + "…") <= width:
+            fits = middle
+        else:
+            too_long = middle
+    return text[:fits] + "…"

@@ -26,9 +26,10 @@ from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 
-__all__ = ["asset", "template", "fill"]
+__all__ = ["asset", "template", "fill", "writable"]
 
 _INCLUDE = re.compile(r"^( *)\{([\w-]+\.(?:css|js))\}\n", re.M)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @cache
@@ -49,3 +50,13 @@ def fill(page: str, values: Mapping[str, str]) -> str:
     that nothing put in (a label in the diagram, a title) is read as a place to fill."""
     places = "|".join(re.escape(key) for key in values)
     return re.sub(rf"\{{({places})\}}", lambda match: values[match[1]], page)
+
+
+def writable(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, the replacement character.
+
+    A lone surrogate is what ``os.fsdecode`` makes of a byte of a file name that is not UTF-8
+    (0xff becomes U+DCFF), so a label can hold one; UTF-8 cannot encode it, and a page (or a
+    picture's text) shows the character every reader knows for "a byte that was not text".
+    """
+    return _SURROGATE.sub("\ufffd", text)
