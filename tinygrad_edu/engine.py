@@ -29,6 +29,7 @@ import threading
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any, NamedTuple, overload
 
+from .collector import pausing
 from .formatting import format_number
 from .ops import OPS, ieee_arithmetic
 from .recording import (
@@ -372,6 +373,7 @@ class Value:
 
     # --- backpropagation -------------------------------------------------------------------
 
+    @pausing  # no garbage-collector runs during the walk: tinygrad_edu/collector.py says why
     def backward(self) -> None:
         """Chain rule from this node: for every node n reachable from it, n.grad += d self / d n.
 
@@ -601,6 +603,7 @@ def _data(x: Operand) -> float:
 def grad(y: Value, x: Value) -> Value: ...
 @overload
 def grad(y: Value, x: Sequence[Value]) -> list[Value]: ...
+@pausing  # no garbage-collector runs while the derivative's graph is built: see collector.py
 def grad(y: Value, x: Value | Sequence[Value]) -> Value | list[Value]:
     """dy/dx as a Value that is itself differentiable: grad(grad(y, x), x) is d²y/dx².
 
