@@ -11,6 +11,7 @@ import http.server
 import math
 import sys
 import threading
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -268,9 +269,12 @@ def labels(digits: list[int]) -> bytes:
     return idx_bytes(2049, (len(digits),), bytes(digits))
 
 
-def write_mnist(folder: Path, files: dict[str, bytes] | None = None) -> dict[str, str]:
+def write_mnist(
+    folder: Path, files: dict[str, bytes] | None = None, *, uncompressed: bool = False
+) -> dict[str, str]:
     """Write the four files, gzipped (5 training samples, 2 test samples); return their
-    SHA-256 digests. ``files`` replaces the uncompressed contents of some of them."""
+    SHA-256 digests. ``files`` replaces the uncompressed contents of some of them;
+    ``uncompressed`` writes the IDX files themselves, under the names without .gz."""
     contents = {
         NAMES[0]: images(5),
         NAMES[1]: labels([3, 1, 4, 1, 5]),
@@ -281,9 +285,10 @@ def write_mnist(folder: Path, files: dict[str, bytes] | None = None) -> dict[str
     folder.mkdir(parents=True, exist_ok=True)
     digests = {}
     for name, raw in contents.items():
-        packed = gzip.compress(raw, mtime=0)
-        (folder / name).write_bytes(packed)
-        digests[name] = hashlib.sha256(packed).hexdigest()
+        packed = raw if uncompressed else gzip.compress(raw, mtime=0)
+        written = name.removesuffix(".gz") if uncompressed else name
+        (folder / written).write_bytes(packed)
+        digests[written] = hashlib.sha256(packed).hexdigest()
     return digests
 
 
@@ -351,6 +356,85 @@ def test_a_truncated_gzip_file_is_an_error_that_names_it(tmp_path: Path) -> None
     (tmp_path / NAMES[1]).write_bytes(b"not gzip at all")
     with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte.gz: it is not a complete gzip"):
         load_mnist(tmp_path, sha256=None)
+
+
+@pytest.mark.parametrize("split", [0, 2], ids=["train", "test"])
+def test_an_idx_file_of_no_images_is_an_error_that_names_it(tmp_path: Path, split: int) -> None:
+    write_mnist(tmp_path, {NAMES[split]: images(0), NAMES[split + 1]: labels([])})
+    with pytest.raises(ValueError, match=r"its header announces 0 images: there is nothing to"):
+        load_mnist(tmp_path, sha256=None)
+    write_mnist(tmp_path, {NAMES[split + 1]: labels([])})
+    with pytest.raises(ValueError, match=r"its header announces 0 labels") as caught:
+        load_mnist(tmp_path, sha256=None)
+    assert str(caught.value).startswith(str(tmp_path / NAMES[split + 1]))
+
+
+def test_a_folder_that_is_a_file_is_an_error_that_says_so(tmp_path: Path) -> None:
+    write_mnist(tmp_path / "mirror")
+    mirror = (tmp_path / "mirror").as_uri()
+    (tmp_path / "cache").write_text("not a folder")
+    with pytest.raises(NotADirectoryError, match=r"the MNIST folder .*cache is a file, not a"):
+        load_mnist(tmp_path / "cache", url=mirror, sha256=None)
+    with pytest.raises(NotADirectoryError, match=r"cannot make the MNIST folder .*cache.mnist: "):
+        load_mnist(tmp_path / "cache" / "mnist", url=mirror, sha256=None)  # inside a file
+    assert (tmp_path / "cache").read_text() == "not a folder"
+
+
+def gzip_bomb(header: bytes, megabytes: int) -> bytes:
+    """A gzip file of a few kB that inflates to ``header`` and then ``megabytes`` MB of zeros
+    (one member per MB: gzip readers read the members as one stream)."""
+    return gzip.compress(header, mtime=0) + gzip.compress(bytes(1 << 20), mtime=0) * megabytes
+
+
+def test_a_small_file_that_inflates_past_its_header_is_refused_without_inflating_it(
+    tmp_path: Path,
+) -> None:
+    """With sha256=None nothing vouches for a file but its header: it is read first, and no
+    more than the header announces (and one byte) is ever inflated."""
+    write_mnist(tmp_path)
+    bomb = gzip_bomb(labels([3, 1, 4, 1, 5]), 400)  # 400 MB in 0.4 MB
+    assert len(bomb) < 1 << 20
+    (tmp_path / NAMES[1]).write_bytes(bomb)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"\(13 bytes\), but it holds 14 bytes or more"):
+            load_mnist(tmp_path, sha256=None)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20  # a few MB (the images, the gzip reader's buffers), not 400
+
+
+@pytest.mark.parametrize("which", ["all", "some"])
+def test_uncompressed_files_under_the_names_without_gz_are_read_too(
+    tmp_path: Path, which: str
+) -> None:
+    """As many mirrors and archives hold them; the digests are the .gz files', so an
+    uncompressed file is checked by its structure (or by a digest given for its own name)."""
+    digests = write_mnist(tmp_path, uncompressed=True)
+    checked = MNIST_SHA256  # the published digests: none names an uncompressed file
+    if which == "some":  # the labels of training and the images of testing gzipped
+        for name in NAMES[1:3]:
+            (tmp_path / name.removesuffix(".gz")).unlink()
+        checked = write_mnist(tmp_path / "packed")
+        for name in NAMES[1:3]:
+            (tmp_path / "packed" / name).rename(tmp_path / name)
+    nowhere = (tmp_path / "no-mirror").as_uri()  # nothing is downloaded
+    (X_train, y_train), (X_test, y_test) = load_mnist(tmp_path, url=nowhere, sha256=checked)
+    assert X_train.shape == (5, 784) and X_test.shape == (2, 784)
+    assert y_train.tolist() == [3, 1, 4, 1, 5] and y_test.tolist() == [9, 2]
+    assert X_train[0, :3].tolist() == [0.0, 0.2, 0.2]
+    if which == "all":
+        assert load_mnist(tmp_path, url=nowhere, sha256=digests)[0][1].tolist() == [3, 1, 4, 1, 5]
+        wrong = {**digests, "t10k-labels-idx1-ubyte": "0" * 64}
+        with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte: its SHA-256 digest is"):
+            load_mnist(tmp_path, url=nowhere, sha256=wrong)
+
+
+def test_a_malformed_uncompressed_file_is_an_error_that_names_it(tmp_path: Path) -> None:
+    write_mnist(tmp_path, {NAMES[0]: images(5)[:-1]}, uncompressed=True)
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte: its header announces"):
+        load_mnist(tmp_path, url=(tmp_path / "no-mirror").as_uri())
 
 
 def test_missing_files_are_downloaded_checked_and_kept(

@@ -316,13 +316,19 @@ def load_mnist(
 
     Reads the four standard files (the keys of :data:`MNIST_SHA256`) from the folder ``path``
     (default :func:`mnist_cache`), first downloading any that is missing from ``url`` with a
-    progress bar. Each file is checked: its SHA-256 digest against ``sha256`` (pass None for
-    other files of the same layout, such as Fashion-MNIST), then its structure (a complete gzip
-    stream; the IDX magic number, 2051 for images and 2049 for labels; 28x28 images; exactly as
-    many bytes as the header says; as many labels as images, each 0..9). A file that fails is a
-    ValueError naming it. A download goes to a temporary file that is renamed only once it
-    passes, so a failed or interrupted one leaves nothing behind; a file already in the folder
-    is never deleted (the error says to remove it).
+    progress bar. A file may also be there uncompressed, under its name without ``.gz``
+    (``train-images-idx3-ubyte``), as many archives hold them; the ``.gz`` file is read if both
+    are. Each file is checked: its SHA-256 digest against ``sha256`` (pass None for other files
+    of the same layout, such as Fashion-MNIST; the published digests are the ``.gz`` files', so
+    an uncompressed file is checked by digest only if ``sha256`` names it), then its structure:
+    the IDX header first (the magic number, 2051 for images and 2049 for labels; 28x28 images;
+    at least one), then exactly as many bytes as the header announces (no more than that and
+    one byte is ever read, so a small file that inflates to gigabytes is refused after the
+    header's worth), a complete gzip stream, as many labels as images, each 0..9. A file that
+    fails is a ValueError naming it. A download goes to a temporary file that is renamed only
+    once it passes, so a failed or interrupted one leaves nothing behind; a file already in the
+    folder is never deleted (the error says to remove it). A ``path`` that is a file (or lies
+    inside one) is a NotADirectoryError that says so.
 
     ``normalize``: pixels as float64 in [0, 1] (pixel / 255), otherwise the stored uint8 0..255.
     ``flatten``: images of shape (n, 784), otherwise (n, 1, 28, 28). ``one_hot``: labels of
@@ -332,9 +338,10 @@ def load_mnist(
     folder = mnist_cache() if path is None else Path(path)
     if not isinstance(url, str) or not url:
         raise TypeError(f"url is the address of the folder that holds the files, not {url!r}")
+    _check_folder(folder)
     names = list(MNIST_SHA256)
-    digests = {name: None for name in names} if sha256 is None else sha256
-    arrays = [_mnist_file(folder, name, url, digests.get(name)) for name in names]
+    digests: Mapping[str, str | None] = {} if sha256 is None else sha256
+    arrays = [_mnist_file(folder, name, url, digests) for name in names]
     train_images, train_labels, test_images, test_labels = arrays
     return (
         _mnist_arrays(train_images, train_labels, names[:2], normalize, flatten, one_hot),
@@ -342,22 +349,42 @@ def load_mnist(
     )
 
 
-def _mnist_file(folder: Path, name: str, url: str, digest: str | None) -> np.ndarray:
-    """The array in ``folder / name``, downloaded first if it is not there, and checked."""
-    target = folder / name
+def _check_folder(folder: Path) -> None:
+    """Refuse, before any work, a folder that is a file or lies inside one (mkdir's bare
+    FileExistsError would name neither)."""
+    for place in (folder, *folder.parents):
+        if not place.exists():
+            continue
+        if place.is_dir():
+            return
+        if place == folder:
+            raise NotADirectoryError(
+                f"the MNIST folder {folder} is a file, not a folder: pass another path, or "
+                "move the file away"
+            )
+        raise NotADirectoryError(
+            f"cannot make the MNIST folder {folder}: {place} is a file, not a folder"
+        )
+
+
+def _mnist_file(folder: Path, name: str, url: str, digests: Mapping[str, str | None]) -> np.ndarray:
+    """The array in ``folder / name``, or in the same file uncompressed (``name`` without .gz),
+    downloaded first if neither is there, and checked."""
     magic = _IMAGES if "-images-" in name else _LABELS
-    if target.exists():
-        try:
-            return _read_idx(target, digest, magic)
-        except ValueError as error:
-            raise ValueError(f"{target}: {error}; delete it to download it again") from None
+    for kept in (folder / name, folder / name.removesuffix(".gz")):
+        if kept.exists():
+            try:
+                gzipped = kept.name.endswith(".gz")
+                return _read_idx(kept, digests.get(kept.name), magic, gzipped)
+            except ValueError as error:
+                raise ValueError(f"{kept}: {error}; delete it to download it again") from None
     folder.mkdir(parents=True, exist_ok=True)
     source = url.rstrip("/") + "/" + name
     partial = folder / f".{name}.{secrets.token_hex(4)}.part"
     try:
         _download(source, partial, name)
-        array = _read_idx(partial, digest, magic)
-        os.replace(partial, target)
+        array = _read_idx(partial, digests.get(name), magic, gzipped=True)
+        os.replace(partial, folder / name)
     except ValueError as error:
         raise ValueError(f"{name} downloaded from {source}: {error}; nothing was kept") from None
     finally:
@@ -409,48 +436,84 @@ class _Line:
         print(f" {self.done} bytes", file=sys.stderr, flush=True)
 
 
-def _read_idx(path: Path, digest: str | None, magic: int) -> np.ndarray:
-    """The array in a gzipped IDX file of unsigned bytes, after checking its SHA-256 digest
-    (unless ``digest`` is None) and its structure: MNIST images (``magic`` 0x0803: n x 28 x 28)
-    or labels (0x0801: n digits 0..9).
+def _read_idx(path: Path, digest: str | None, magic: int, gzipped: bool) -> np.ndarray:
+    """The array in an IDX file of unsigned bytes (``gzipped`` or not), after checking its
+    SHA-256 digest (unless ``digest`` is None) and its structure: MNIST images (``magic``
+    0x0803: n x 28 x 28) or labels (0x0801: n digits 0..9), n at least 1.
 
     IDX: a big-endian 32-bit magic number (0x08 for unsigned bytes, then the number of
-    dimensions), one big-endian 32-bit size per dimension, then the bytes row by row.
+    dimensions), one big-endian 32-bit size per dimension, then the bytes row by row. The header
+    is read and checked first; then no more than the bytes it announces and one more, so a file
+    that inflates to far more than its header says is refused without inflating it.
     """
-    packed = path.read_bytes()
     if digest is not None:
-        actual = hashlib.sha256(packed).hexdigest()
+        actual = _sha256(path)
         if actual != digest:
             raise ValueError(
                 f"its SHA-256 digest is {actual}, not MNIST's {digest} (a truncated or corrupt"
                 " copy; for other files of this layout pass sha256=None)"
             )
     try:
-        raw = gzip.decompress(packed)
+        with gzip.open(path, "rb") if gzipped else open(path, "rb") as stream:
+            shape, header = _idx_header(stream, magic)
+            size = math.prod(shape)
+            body = _read_at_most(stream, size + 1)
     except (OSError, EOFError, zlib.error) as error:
+        if not gzipped:
+            raise
         raise ValueError(f"it is not a complete gzip file ({error})") from None
-    if len(raw) < 4:
-        raise ValueError(f"it holds {len(raw)} bytes, too few for an IDX header")
-    found = int.from_bytes(raw[:4], "big")
+    if len(body) != size:
+        more = len(body) > size  # by the one byte read past what the header announces
+        holds = f"{header + size + 1} bytes or more" if more else f"{header + len(body)}"
+        raise ValueError(
+            f"its header announces shape {shape} ({header + size} bytes), but it holds {holds}"
+        )
+    array = np.frombuffer(body, dtype=np.uint8).reshape(shape)
+    if len(shape) == 1 and array.max() > 9:
+        raise ValueError(f"it holds a label {array.max()}: digits are 0..9")
+    return array
+
+
+def _sha256(path: Path) -> str:
+    """The SHA-256 digest of a file, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _idx_header(stream: Any, magic: int) -> tuple[tuple[int, ...], int]:
+    """The shape an IDX header announces and the header's length in bytes, checked: the
+    magic number, 28x28 images, at least one image or label."""
+    start = _read_at_most(stream, 4)
+    if len(start) < 4:
+        raise ValueError(f"it holds {len(start)} bytes, too few for an IDX header")
+    found = int.from_bytes(start, "big")
+    kind = "images" if magic == _IMAGES else "labels"
     if found != magic:
-        kind = "images" if magic == _IMAGES else "labels"
         raise ValueError(f"its IDX magic number is {found}, not {magic} ({kind})")
     ndim = found & 0xFF
     header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"it holds {len(raw)} bytes, fewer than its IDX header's {header}")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + math.prod(shape)
-    if len(raw) != expected:
-        raise ValueError(
-            f"its header announces shape {shape} ({expected} bytes), but it holds {len(raw)}"
-        )
+    sizes = _read_at_most(stream, 4 * ndim)
+    if len(sizes) < 4 * ndim:
+        raise ValueError(f"it holds {4 + len(sizes)} bytes, fewer than its IDX header's {header}")
+    shape = tuple(int.from_bytes(sizes[4 * i : 4 * i + 4], "big") for i in range(ndim))
     if ndim == 3 and shape[1:] != (28, 28):
         raise ValueError(f"its images are {shape[1]}x{shape[2]}, not 28x28")
-    array = np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
-    if ndim == 1 and len(array) and array.max() > 9:
-        raise ValueError(f"it holds a label {array.max()}: digits are 0..9")
-    return array
+    if shape[0] == 0:
+        raise ValueError(f"its header announces 0 {kind}: there is nothing to learn from")
+    return shape, header
+
+
+def _read_at_most(stream: Any, n: int) -> bytes:
+    """Up to ``n`` bytes of ``stream``: fewer only at its end. Read a few megabytes at a time,
+    so that what is held is what the stream gave, never what a header promised."""
+    chunks = []
+    while n > 0 and (chunk := stream.read(min(n, 1 << 22))):
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
 
 
 def _mnist_arrays(
