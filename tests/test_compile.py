@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import math
 import random
+import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -724,14 +727,15 @@ def test_under_no_grad_a_compiled_function_computes_forward_only() -> None:
     assert isinstance(fast(3.0), CompiledValue)
 
 
-def test_a_result_must_backpropagate_before_the_next_call_replaces_its_values() -> None:
+def test_each_call_keeps_its_own_values_so_an_earlier_result_still_backpropagates() -> None:
     w = Value(2.0)
-    fast = tinygrad_edu.compile(lambda x: w * x)
+    fast = tinygrad_edu.compile(lambda x: w * x * x)
     first = fast(1.0)
-    fast(2.0)
-    with pytest.raises(RuntimeError, match="earlier call"):
-        first.backward()
-    assert w.grad == 0.0
+    second = fast(3.0)
+    first.backward()
+    assert w.grad == 1.0  # d(w x²)/dw at x = 1, not at x = 3
+    second.backward()
+    assert w.grad == 1.0 + 9.0
 
 
 @pytest.mark.parametrize(
@@ -784,3 +788,241 @@ def test_the_cache_keeps_the_most_recent_programs_and_says_when_fn_traces_too_of
     assert fast.program([2.0], 1) is not None
     assert fast.program([1.0], 0) is not first  # the oldest was dropped: traced again
     assert fast.traces == CACHE_SIZE + 2
+
+
+# --- correct or refused: each case where a replay once gave a wrong number silently ---------------
+
+
+def test_calls_from_several_threads_at_once_each_get_their_own_result() -> None:
+    w = Value(0.5)
+    fast = tinygrad_edu.compile(lambda xs: sum((w * x).tanh() * x for x in xs))
+    fast([0.0] * 200)  # traced once, then replayed by every thread
+    wrong: list[tuple[float, float]] = []
+
+    def work(k: int) -> None:
+        for i in range(30):
+            xs = [float(k * 100 + i)] * 200
+            want = sum(math.tanh(0.5 * x) * x for x in xs)
+            got = fast(xs)
+            if not agree(got.data, want):
+                wrong.append((got.data, want))
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert wrong == []
+
+
+def test_a_program_is_traced_again_when_an_operation_it_uses_is_redefined() -> None:
+    triple = define_op("scaled_redefined", lambda x: 3 * x, lambda x, out: 3.0)
+    fast = tinygrad_edu.compile(lambda x: triple(x))
+    assert fast(1.0).data == 3.0
+    # the notebook cell re-run with a fixed rule: the old function applies the new row too
+    define_op("scaled_redefined", lambda x: 4.5 * x, lambda x, out: 4.5)
+    w = Value(1.0)
+    out = fast(1.0)
+    assert out.data == 4.5 and fast.traces == 2
+    assert_same(lambda x: triple(w * x), [w], 2.0)
+
+
+def test_logits_that_move_past_the_traced_shift_give_the_interpreters_loss() -> None:
+    w = Value(1.0)
+
+    def fn(z: list[Value]) -> Value:
+        return F.cross_entropy([w * z[0], w * z[1]], 0)
+
+    fast = tinygrad_edu.compile(fn)
+    fast([0.0, 0.0])
+    assert fast([0.0, 1000.0]).data == 1000.0  # the shift is a node, recomputed: not inf
+    assert fast([1e15, 1e15]).data == math.log(2)
+    for z in ([0.0, 1000.0], [1e15, 1e15], [-30.0, 40.0], [5.0, -5.0]):
+        assert_same(fn, [w], z)
+    assert fast.traces == 1
+
+
+def test_softmax_and_logsumexp_replay_a_shift_recomputed_from_the_new_scores() -> None:
+    w = Value(2.0)
+    for fn in (
+        lambda z: F.logsumexp([w * x for x in z]),
+        lambda z: F.softmax([w * x for x in z])[1],
+        lambda z: F.log_softmax([w * x for x in z])[2],
+    ):
+        fast = tinygrad_edu.compile(fn)
+        fast([0.0, 0.0, 0.0])
+        for z in ([0.0, 800.0, -3.0], [400.0, -1.0, 399.0], [-800.0, -801.0, -799.0]):
+            assert agree(fast(z).data, interpreted(fn)(z).data)
+            assert_same(fn, [w], z)
+
+
+def test_a_value_computed_outside_fn_is_read_like_a_leaf_as_the_interpreter_reads_it() -> None:
+    w = Value(1.0)
+    tied = w * 2.0  # computed once, at setup
+
+    def fn(x: Value) -> Value:
+        return tied * x
+
+    fast = tinygrad_edu.compile(fn)
+    assert fast(1.0).data == 2.0
+    w.data = 5.0  # the interpreter still reads tied.data == 2.0: so does the replay
+    assert fast(1.0).data == interpreted(fn)(1.0).data == 2.0
+    # and backward goes on below it, as the interpreter's does: into tied and into w
+    assert_same(fn, [tied, w], 3.0)
+    out = fast(3.0)
+    out.backward()
+    assert (tied.grad, w.grad) == (3.0, 6.0)
+
+
+@pytest.mark.parametrize(
+    "fn, traced_at, failing",
+    [
+        (lambda a, b: a / b, (1.0, 2.0), (math.inf, 0.0)),
+        (lambda a, b: a / b, (1.0, 2.0), (0.0, 0.0)),
+        (lambda x: x**0.5, (4.0,), (-math.inf,)),
+        (lambda x: x**0.5, (4.0,), (-4.0,)),
+        (lambda x: (x - 1.0).log(), (4.0,), (-math.inf,)),
+        (lambda x: x.sqrt(), (4.0,), (-math.inf,)),
+        (lambda x: x.sin(), (4.0,), (math.inf,)),
+    ],
+)
+def test_a_domain_error_is_the_interpreters_error_with_the_same_type_and_message(
+    fn: Callable[..., Value], traced_at: tuple[float, ...], failing: tuple[float, ...]
+) -> None:
+    with pytest.raises((ValueError, ZeroDivisionError)) as interpreter:
+        interpreted(fn)(*failing)
+    fast = tinygrad_edu.compile(fn)
+    fast(*traced_at)
+    with pytest.raises(type(interpreter.value)) as replay:
+        fast(*failing)
+    assert str(replay.value) == str(interpreter.value)
+
+
+@pytest.mark.parametrize("returned", [[], (), np.array([], dtype=object), [[], ()]])
+def test_a_return_that_holds_no_value_is_a_type_error(returned: Any) -> None:
+    fast = tinygrad_edu.compile(lambda x: returned)
+    with pytest.raises(TypeError, match=r"fn must return a Value .* which holds none"):
+        fast(1.0)
+
+
+def test_a_failed_call_leaves_the_previous_result_and_the_model_untouched() -> None:
+    w = Value(2.0)
+    fast = tinygrad_edu.compile(lambda x: (w - x).log() * w)
+    result = fast(1.0)
+    with pytest.raises(ValueError, match="log of a negative number"):
+        fast(3.0)
+    assert w.data == 2.0 and w.grad == 0.0
+    result.backward()  # the result of the call before the failed one, on its own numbers
+    assert w.grad == pytest.approx(1.0 * 2.0 + math.log(1.0), rel=1e-15)  # w/(w-x) + log(w-x)
+
+
+def test_train_and_eval_are_part_of_the_key_and_trace_again() -> None:
+    model = nn.Sequential(
+        nn.Linear(3, 8, rng=random.Random(0)),
+        nn.BatchNorm1d(8),
+        nn.Dropout(0.5, rng=random.Random(1)),
+        nn.Linear(8, 2, rng=random.Random(2)),
+    )
+    X = np.random.default_rng(0).normal(size=(6, 3))
+    fast = tinygrad_edu.compile(lambda X: F.cross_entropy(model(X), [0, 1, 0, 1, 1, 0]))
+    fast(X)
+    model.eval()
+    evaluated = fast(X)
+    assert fast.traces == 2
+    with no_grad():  # the interpreter in evaluation mode: no dropout, running statistics
+        want = F.cross_entropy(model(as_values(X)), [0, 1, 0, 1, 1, 0])
+    assert agree(evaluated.data, want.data)
+    model.train()
+    fast(X)
+    assert fast.traces == 2  # the program of training mode, kept
+
+
+def test_modules_are_found_through_helpers_methods_and_callable_objects() -> None:
+    model = nn.Sequential(nn.Linear(2, 2, rng=random.Random(0)), nn.Dropout(0.5))
+
+    class Trainer:
+        def __init__(self) -> None:
+            self.model = model
+
+        def loss(self, x: list[Value]) -> Value:
+            return sum(self.model(x))
+
+        def __call__(self, x: list[Value]) -> Value:
+            return self.loss(x)
+
+    def helper(x: list[Value]) -> Value:
+        return sum(model(x))
+
+    for fn in (Trainer().loss, lambda x: helper(x), Trainer()):
+        fast = tinygrad_edu.compile(fn)
+        model.train()
+        fast([1.0, 2.0])
+        model.eval()
+        out = fast([1.0, 2.0])  # no dropout now: what the interpreter gives in eval mode
+        assert fast.traces == 2
+        assert agree(out.data, fn(as_values([1.0, 2.0])).data)
+
+
+def test_check_says_in_which_mode_the_modules_were_traced() -> None:
+    model = nn.Linear(2, 1, rng=random.Random(0))
+    frozen = [1.0]
+
+    def fn(x: list[Value]) -> Value:
+        return model(x)[0] + Value(frozen[0])
+
+    fast = tinygrad_edu.compile(fn, check=True)
+    fast([1.0, 2.0])
+    frozen[0] = 2.0
+    model.eval()
+    fast([1.0, 2.0])  # traced again in evaluation mode, with the new constant
+    frozen[0] = 3.0
+    with pytest.raises(RuntimeError, match="1 nn modules fn reaches are in evaluation mode"):
+        fast([1.0, 2.0])
+
+
+def test_a_method_of_a_trainer_object_finds_the_model_it_holds() -> None:
+    class Classifier:  # the demos' shape: not callable, its methods compiled
+        def __init__(self) -> None:
+            self.model = nn.Sequential(nn.Linear(2, 2, rng=random.Random(0)), nn.Dropout(0.5))
+            self.step = tinygrad_edu.compile(self.loss)
+
+        def loss(self, x: list[Value]) -> Value:
+            return sum(self.model(x))
+
+    classifier = Classifier()
+    classifier.step([1.0, 2.0])
+    classifier.model.eval()
+    out = classifier.step([1.0, 2.0])
+    assert classifier.step.traces == 2 and agree(
+        out.data, 0.0 + sum(classifier.model([1.0, 2.0])).data
+    )
+
+
+def test_a_deep_narrow_graph_replays_no_slower_than_the_interpreter() -> None:
+    w = Value(0.999)
+
+    def fn(x: Value) -> Value:
+        for _ in range(3000):
+            x = (x * w).tanh() + 0.001
+        return x
+
+    fast = tinygrad_edu.compile(fn)
+    fast(0.5)
+    assert_same(fn, [w], 0.7)
+
+    def best(f: Callable[[], None]) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    compiled = best(lambda: fast(0.5).backward())
+    interpreter = best(lambda: interpreted(fn)(0.5).backward())
+    assert compiled <= 1.5 * interpreter, (compiled, interpreter)  # timing noise allowed

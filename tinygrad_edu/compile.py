@@ -31,9 +31,16 @@ How a graph of scalars becomes a few hundred vector operations:
    input indices, sorted once at compile time; where every node appears once, a fancy-index
    ``+=`` does.
 
+A group of fewer than :data:`NARROW` nodes (a long chain, a loss summed sample after sample)
+is computed node by node with the interpreter's float rules instead, since a numpy call costs as
+much as a few nodes of Python: a graph deeper than it is wide replays no slower than the
+interpreter.
+
 No Python object stands for a node in the program: a node is an entry of a few arrays (its
 value, its gradient, its position in its group's index arrays), about 24 bytes
-(``benchmarks/compiled.py``).
+(``benchmarks/compiled.py``). Every call computes in arrays of its own, so calls from several
+threads at once are safe, an earlier result still backpropagates after a later call, and a call
+that fails (a domain error) leaves the earlier results and the model as they were.
 
 What is frozen at trace time, as ``torch.jit.trace`` freezes it:
 
@@ -48,7 +55,18 @@ What is frozen at trace time, as ``torch.jit.trace`` freezes it:
 
 Everything else is read afresh at every call: the floats of the arguments, and the ``data`` of
 every **parameter** (a leaf Value that existed before the call and that ``fn`` reaches, an
-``nn.Parameter`` or any other Value), so an optimiser works unchanged. Integers (and integer
+``nn.Parameter`` or any other Value), so an optimiser works unchanged. A Value that was
+*computed* before the call (a weight tied as ``w2 = w * 2`` at setup) is read the same way, as
+the interpreter reads it: its current ``data``; ``backward()`` still passes its gradient on to
+what it was computed from, as the interpreter's does.
+
+Never a wrong number without an error: the program is traced again when the key of the cache
+changes, and the key holds, besides the structure of the arguments, the ``training`` flag of
+every nn Module ``fn`` reaches (through its closure, globals, a bound method's object...), so
+``model.eval()`` traces again; a program whose operations were redefined (``define_op`` run
+again) is traced again; the largest score that log-sum-exp and softmax subtract is a
+``maximum`` node, recomputed at every call; and an entry outside an operation's domain raises
+the interpreter's error, with the same type and message. Integers (and integer
 arrays) in the arguments are **static**: passed to ``fn`` as they are and part of the key of the
 cache, so a class index may decide the graph's structure; a call with a new structure (another
 batch size, other static values) traces again, and each structure keeps its own program.
@@ -74,9 +92,12 @@ still moves once per call) and leaves its observers to the replay (they are call
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
+import threading
 import time
+import types
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -87,10 +108,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .engine import Value, local_derivatives_at, topological_order
+from .engine import Value, local_derivatives, local_derivatives_at
 from .hooks import Sampler, Trace, Update, sample, tracing
-from .ops import OPS
-from .recording import enable_grad, is_grad_enabled, scope
+from .nn import Module
+from .ops import OPS, PARTIAL, Op
+from .recording import Scope, enable_grad, is_grad_enabled, scope
 from .scalars import is_number
 
 __all__ = ["compile", "Compiled", "CompiledValue", "Program", "Step"]
@@ -198,10 +220,13 @@ def _results(result: object, found: list[Value]) -> Hashable:
         if all(isinstance(item, Value) for item in items):
             found.extend(items)
             return (np.ndarray, result.shape)
-    raise TypeError(
-        "fn must return a Value (the loss, say), or a tuple or list of Values (or a numpy array"
-        f" of them), built from its arguments and parameters; it returned {_describe(result)}"
-    )
+    raise TypeError(f"{_RETURN}; it returned {_describe(result)}")
+
+
+_RETURN = (
+    "fn must return a Value (the loss, say), or a tuple or list of Values (or a numpy array of"
+    " them), built from its arguments and parameters"
+)
 
 
 def _describe(x: object) -> str:
@@ -245,25 +270,35 @@ class _Graph(NamedTuple):
     outputs: np.ndarray
 
 
-def _read_graph(results: list[Value]) -> _Graph:
+def _read_graph(results: list[Value], made_here: object) -> _Graph:
     """Every node that ``results`` depend on, as arrays in topological order; ``outputs`` holds
-    the positions of ``results`` (fn's results, then the nodes it observed)."""
-    nodes = _reachable(results)
+    the positions of ``results`` (fn's results, then the nodes it observed).
+
+    A node that fn did not record (computed before the call, outside the scope ``made_here``)
+    is read as a leaf, as the interpreter reads it: its current ``data``, not recomputed from
+    what it was computed from (a weight tied as ``w2 = w * 2`` at setup keeps its number until
+    it is computed again)."""
+    nodes, outside = _reachable(results, _Inside(made_here))
     n = len(nodes)
     if n >= np.iinfo(_INDEX).max:
         raise ValueError(f"a graph of {n:,} nodes is too large to compile")
     codes: dict[str, int] = {"": 0}
-    op = np.fromiter((codes.setdefault(node.op, len(codes)) for node in nodes), np.int16, n)
+    ops = ("" if node in outside else node.op for node in nodes)
+    op = np.fromiter((codes.setdefault(name, len(codes)) for name in ops), np.int16, n)
     data = np.fromiter(map(_data, nodes), np.float64, n)
     # Positions by identity, found with a sorted array of ids rather than a dict: a dict of
     # millions of nodes would cost about a hundred bytes per node while tracing.
     ids = np.fromiter(map(id, nodes), np.uintp, n)
     by_id = np.argsort(ids)
-    inputs = np.fromiter(chain.from_iterable(map(_input_ids, nodes)), np.uintp, 2 * n)
+    pairs = (_NO_INPUTS if node in outside else _input_ids(node) for node in nodes)
+    inputs = np.fromiter(chain.from_iterable(pairs), np.uintp, 2 * n)
     found = by_id[np.searchsorted(ids, inputs, sorter=by_id).clip(0, n - 1)]
     positions = np.where(inputs == 0, -1, found).reshape(n, 2)
     outputs = by_id[np.searchsorted(ids, np.fromiter(map(id, results), np.uintp), sorter=by_id)]
     return _Graph(nodes, list(codes), op, positions[:, 0], positions[:, 1], data, outputs)
+
+
+_NO_INPUTS = (0, 0)
 
 
 def _input_ids(node: Value) -> tuple[int, int]:
@@ -271,17 +306,48 @@ def _input_ids(node: Value) -> tuple[int, int]:
     return (id(inputs[0]) if inputs else 0, id(inputs[1]) if len(inputs) > 1 else 0)
 
 
-def _reachable(results: list[Value]) -> list[Value]:
-    """The nodes the results depend on, each after its inputs: one walk from a node that joins
-    the results (made here and left out), so that shared subgraphs are walked once."""
-    if len(results) == 1:
-        return topological_order(results[0])
-    with enable_grad():
-        joins = [results[0]]
-        for result in results[1:]:
-            joins.append(joins[-1] + result)
-    made = {id(join) for join in joins[1:]}
-    return [node for node in topological_order(joins[-1]) if id(node) not in made]
+def _reachable(
+    results: list[Value], inside: Callable[[Value], bool]
+) -> tuple[list[Value], set[Value]]:
+    """The nodes the results depend on, each after its inputs (depth first with an explicit
+    stack, as ``topological_order``), not walking below a node that is not ``inside`` (one fn
+    did not record); and the set of those nodes (Values computed outside fn: read as leaves)."""
+    order: list[Value] = []
+    outside: set[Value] = set()
+    opened: set[Value] = set()
+    stack: list[Value | None] = list(reversed(results))
+    while stack:
+        node = stack.pop()
+        if node is None:
+            order.append(stack.pop())  # type: ignore[arg-type]
+            continue
+        if node in opened:
+            continue
+        opened.add(node)
+        stack += (node, None)
+        if not node.op:
+            continue
+        if not inside(node):
+            outside.add(node)
+            continue
+        stack += [x for x in reversed(node.inputs) if x not in opened]
+    return order, outside
+
+
+class _Inside:
+    """Whether a node was recorded inside the scope entry ``made_here`` (any depth below it),
+    remembered per entry: the nodes of one module call share one."""
+
+    def __init__(self, made_here: object) -> None:
+        self.made_here = made_here
+        self.known: dict[int, tuple[object, bool]] = {}
+
+    def __call__(self, node: Value) -> bool:
+        where = node.scope
+        known = self.known.get(id(where))
+        if known is None:
+            known = self.known[id(where)] = (where, _within(where, self.made_here))
+        return known[1]
 
 
 def _depths(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -397,19 +463,29 @@ def _forward_on_arrays(name: str) -> Callable[..., np.ndarray]:
     The numpy form runs with division by zero and invalid operations raising: where one
     happens the group is computed again element by element with the float forward, which
     raises exactly the error the interpreter raises (log of a negative number), or returns
-    the IEEE result where the interpreter does too (inf - inf is nan).
+    the IEEE result where the interpreter does too (inf - inf is nan). IEEE arithmetic gives
+    some results without a flag where the interpreter raises (inf / 0 is inf, (-inf) ** 0.5
+    is inf): so for the operations whose forward can raise (``ops.PARTIAL``), the entries that
+    came out inf or nan are computed again by the float forward, which raises if it must.
     """
     operation = OPS[name]
     on_floats = operation.forward
     on_arrays = operation.on_arrays
     if on_arrays is None:
         return lambda *xs: _elementwise(on_floats, xs)
+    partial = name in PARTIAL
 
     def forward(*xs: np.ndarray) -> np.ndarray:
         try:
-            return on_arrays(*xs)
+            out = on_arrays(*xs)
         except FloatingPointError:
             return _elementwise(on_floats, xs)
+        # One sum tells whether every entry is finite (a sum that overflows only makes the
+        # check below look, and find nothing).
+        if partial and not math.isfinite(np.add.reduce(out)):
+            odd = np.flatnonzero(~np.isfinite(out))
+            out[odd] = _elementwise(on_floats, [x[odd] for x in xs])
+        return out
 
     return forward
 
@@ -591,6 +667,110 @@ def _schedule(graph: _Graph, position: np.ndarray, start: int, n_parameters: int
     return groups
 
 
+NARROW = 8
+"""A group of fewer nodes than this is computed node by node with the float rules: a numpy call
+costs about as much as a few nodes of Python, so a graph deeper than it is wide (a long chain, a
+loss summed one sample after the other) would replay slower than the interpreter otherwise."""
+
+
+class _Scalars:
+    """A run of consecutive narrow groups, computed node by node, in the same order, with the
+    interpreter's float rules: the table's forward (which raises the interpreter's errors) and
+    ``local_derivatives_at`` (the interpreter's local derivatives). The nodes are held in arrays
+    (operation code, input positions, output position), not as a Python object each."""
+
+    def __init__(self, groups: list[_Group]) -> None:
+        self.names = sorted({group.op for group in groups})
+        self.start, self.stop = groups[0].start, groups[-1].stop
+        codes, a, b = [], [], []
+        for group in groups:
+            size = group.stop - group.start
+            codes.append(np.full(size, self.names.index(group.op), np.int16))
+            a.append(_positions(group.inputs[0].read))
+            b.append(
+                _positions(group.inputs[1].read) if len(group.inputs) > 1 else np.full(size, -1)
+            )
+        self.code = np.concatenate(codes)
+        self.a = np.concatenate(a).astype(_INDEX)
+        self.b = np.concatenate(b).astype(_INDEX)
+
+    def forward(self, values: np.ndarray) -> None:
+        """values[start:stop], node after node; the run's own values are kept in a list until
+        the end (reading a list is cheaper than reading the array)."""
+        forwards = [OPS[name].forward for name in self.names]
+        start, item = self.start, values.item
+        outs: list[float] = []
+        put = outs.append
+        for code, a, b in zip(self.code.tolist(), self.a.tolist(), self.b.tolist()):
+            x = outs[a - start] if a >= start else item(a)
+            if b < 0:
+                put(forwards[code](x))
+            else:
+                put(forwards[code](x, outs[b - start] if b >= start else item(b)))
+        values[start : self.stop] = outs
+
+    def backward(self, values: np.ndarray, grads: np.ndarray, reach: np.ndarray | None) -> None:
+        """The chain rule over the run, last node first: each node's local derivatives (its
+        rule on floats, as ``backward()`` evaluates it) times its gradient, added to its inputs'
+        (a local derivative of 0 passes nothing on)."""
+        start, stop, item = self.start, self.stop, values.item
+        names = self.names
+        rules = [OPS[name].derivative for name in names]
+        data = values[start:stop].tolist()
+        gs = grads[start:stop].tolist()
+        reached = None if reach is None else reach[start:stop].tolist()
+        below: dict[int, float] = {}  # what goes to nodes before the run, added at the end
+        codes, As, Bs = self.code.tolist(), self.a.tolist(), self.b.tolist()
+        for i in range(stop - start - 1, -1, -1):
+            if reached is not None and not reached[i]:
+                continue
+            g, code, a, b = gs[i], codes[i], As[i], Bs[i]
+            x = data[a - start] if a >= start else item(a)
+            if b < 0:
+                try:
+                    da = rules[code](x, data[i])
+                except Exception:  # inf where floats raise, or the interpreter's error
+                    (da,) = local_derivatives_at(names[code], x, data[i])
+            else:
+                y = data[b - start] if b >= start else item(b)
+                try:
+                    da, db = rules[code](x, y, data[i])
+                except Exception:
+                    da, db = local_derivatives_at(names[code], x, y, data[i])
+                if db:
+                    if b >= start:
+                        gs[b - start] += db * g
+                    else:
+                        below[b] = below.get(b, 0.0) + db * g
+            if da:
+                if a >= start:
+                    gs[a - start] += da * g
+                else:
+                    below[a] = below.get(a, 0.0) + da * g
+        grads[start:stop] = gs
+        if below:
+            where = np.fromiter(below, np.int64, len(below))
+            grads[where] += np.fromiter(below.values(), np.float64, len(below))
+
+
+def _plan(groups: list[_Group]) -> list[_Group | _Scalars]:
+    """The groups as they run: each run of consecutive narrow groups joined into one
+    :class:`_Scalars`, the others vectorised as they are."""
+    plan: list[_Group | _Scalars] = []
+    run: list[_Group] = []
+    for group in groups:
+        if group.stop - group.start < NARROW:
+            run.append(group)
+            continue
+        if run:
+            plan.append(_Scalars(run))
+            run = []
+        plan.append(group)
+    if run:
+        plan.append(_Scalars(run))
+    return plan
+
+
 class Program:
     """One traced graph, compiled: a list of vectorised steps over a value and a gradient array.
 
@@ -611,7 +791,9 @@ class Program:
         self.observers = len(run.trace.observers)
         self.nodes = n = len(graph.nodes)
         self.shape = run.shape
-        self.calls = 0
+        # The rows of the rule table it was compiled from: redefining one (define_op run again)
+        # makes the program stale, and the compiled function traces again.
+        self._rows: dict[str, Op] = {name: OPS[name] for name in graph.names[1:]}
         self.seconds_to_trace = 0.0
         self.seconds_to_compile = 0.0
 
@@ -627,10 +809,12 @@ class Program:
         self._drawn_slots = np.flatnonzero(drawn_used)  # which drawn numbers are read
         # What to draw before every call, in the order of the trace: (sampler, how many).
         self._draws: list[tuple[Sampler, int]] = [(s, len(v)) for s, v in run.trace.draws]
-        self._values = np.zeros(n, np.float64)
-        self._values[leaves.size - len(constants) : leaves.size] = graph.data[constants]
-        self._grads = np.zeros(n, np.float64)
+        # Every call has its own arrays (calls from several threads do not share them); the
+        # constants are copied in from here.
+        self._constant_slots = slice(leaves.size - len(constants), leaves.size)
+        self._constant_data = graph.data[constants]
         self._groups = _schedule(graph, position, leaves.size, len(parameters))
+        self._plan = _plan(self._groups)
         results = len(run.results)
         self._outputs = position[graph.outputs[:results]]
         # What to update after every forward pass: (where the observed nodes are, update).
@@ -640,6 +824,8 @@ class Program:
             for nodes, update in run.trace.observers
         ]
         self._reach: dict[int, np.ndarray | None] = {}
+        self._derived = [p for p in self.parameters if p.op]  # Values computed outside fn
+        self._below: list[Value] | None = None
         self._layout = (
             _Layout(graph.names, graph.op, graph.a, graph.b, position, parameters, run.shape)
             if keep
@@ -656,7 +842,9 @@ class Program:
     @property
     def nbytes(self) -> int:
         """Bytes held by the program's arrays: values, gradients, index arrays and the rest."""
-        arrays: list[Any] = [self._values, self._grads, self._outputs, self._input_slots]
+        # a call's values and its backward pass's gradients: 8 bytes per node each
+        arrays: list[Any] = [np.empty(n, np.float64) for n in (self.nodes, self.nodes)]
+        arrays += [self._constant_data, self._outputs, self._input_slots]
         arrays += [self._drawn_slots, *(where for where, _ in self._observe)]
         for group in self._groups:
             for each in group.inputs:
@@ -678,29 +866,44 @@ class Program:
 
     # --- running it ----------------------------------------------------------------------------
 
+    def current(self) -> bool:
+        """Whether every operation it uses is still the table's row it was compiled from."""
+        return all(OPS.get(name) is row for name, row in self._rows.items())
+
     def forward(self, inputs: np.ndarray, drawn: np.ndarray | None = None) -> np.ndarray:
         """Every node's value from the parameters' current data, the arguments' floats
         (``inputs``, in the order of the trace) and the drawn leaves' numbers (``drawn``, in
         the order of the trace; None: drawn now, by :meth:`draw`); then every observer's
-        update with the new data of its nodes. Returns the results' values."""
+        update with the new data of its nodes. Returns the values of this call, a new array
+        (:meth:`results` reads the results off it; :meth:`backward` takes it).
+
+        An error (the interpreter's, where a node is outside its operation's domain) leaves
+        nothing changed: no observer has run, and no earlier call's values are touched."""
         if drawn is None:
             drawn = self.draw()
-        values = self._values
+        values = np.empty(self.nodes, np.float64)
+        values[self._constant_slots] = self._constant_data
         start, stop = 0, len(self.parameters)
         values[start:stop] = np.fromiter(map(_data, self.parameters), np.float64, stop)
         start, stop = stop, stop + self._input_slots.size
         values[start:stop] = inputs[self._input_slots]
         start, stop = stop, stop + self._drawn_slots.size
         values[start:stop] = drawn[self._drawn_slots]
-        self.calls += 1
         # Division by zero and invalid operations raise (the group is then redone element by
         # element, to raise what the interpreter raises); overflow is inf, as in the interpreter.
         with np.errstate(divide="raise", invalid="raise", over="ignore", under="ignore"):
-            for group in self._groups:
+            for group in self._plan:
+                if isinstance(group, _Scalars):
+                    group.forward(values)
+                    continue
                 operands = [values[each.read] for each in group.inputs]
                 values[group.start : group.stop] = group.forward(*operands)
         for where, update in self._observe:  # after the whole forward pass, as in the trace
             update(values[where].tolist())
+        return values
+
+    def results(self, values: np.ndarray) -> np.ndarray:
+        """The results' values among a call's ``values``."""
         results: np.ndarray = values[self._outputs]
         return results
 
@@ -723,22 +926,18 @@ class Program:
             )
         return _drawn_numbers(run.trace)
 
-    def backward(self, output: int, call: int) -> None:
+    def backward(self, output: int, values: np.ndarray) -> None:
         """Add d(result ``output``)/d(parameter) into every parameter's ``.grad``: the chain rule
-        group by group in reverse, on the values of forward call number ``call``."""
-        if call != self.calls:
-            raise RuntimeError(
-                "backward() on a result of an earlier call of a compiled function: a later call"
-                " with arguments of the same structure has replaced its forward values. Call"
-                " backward() on a result before calling the compiled function again"
-            )
-        values, grads = self._values, self._grads
-        grads.fill(0.0)
+        group by group in reverse, on the ``values`` of the call that gave the result."""
+        grads = np.zeros(self.nodes, np.float64)
         seed = int(self._outputs[output])
         grads[seed] = 1.0
         reach = self._reached_from(seed)
         with np.errstate(all="ignore"):  # inf and nan as IEEE 754 says, as backward() gives
-            for group in reversed(self._groups):
+            for group in reversed(self._plan):
+                if isinstance(group, _Scalars):
+                    group.backward(values, grads, reach)
+                    continue
                 if not group.needed:
                     continue
                 g = grads[group.start : group.stop]
@@ -758,8 +957,27 @@ class Program:
                     if reached is not None:  # nodes this result does not reach pass nothing
                         c = np.where(reached, c, 0.0)
                     _scatter(grads, each, c)
-        for parameter, g in zip(self.parameters, grads[: len(self.parameters)].tolist()):
-            parameter.grad += g
+        found = grads[: len(self.parameters)].tolist()
+        if not self._derived:
+            for parameter, g in zip(self.parameters, found):
+                parameter.grad += g
+            return
+        # Values computed outside fn were leaves of the replay: the interpreter's chain rule
+        # goes on below them, into what they were computed from.
+        pending: dict[Value, float] = {}
+        for parameter, g in zip(self.parameters, found):
+            if parameter.op:
+                pending[parameter] = g
+            else:
+                parameter.grad += g
+        _chain_rule(self._below_derived(), pending)
+
+    def _below_derived(self) -> list[Value]:
+        """The graph below the parameters that are Values computed outside fn, in topological
+        order (walked once, on the first backward pass)."""
+        if self._below is None:
+            self._below = _reachable(self._derived, _everywhere)[0]
+        return self._below
 
     def _reached_from(self, seed: int) -> np.ndarray | None:
         """Which nodes the result at ``seed`` depends on (None: all of them, as with one result
@@ -781,7 +999,7 @@ class Program:
 
     # --- check=True ------------------------------------------------------------------------------
 
-    def verify(self, run: _Run, results: np.ndarray) -> None:
+    def verify(self, run: _Run, values: np.ndarray) -> None:
         """Raise RuntimeError unless ``run`` (fn run again by the interpreter) gave the replay's
         ``results`` (to :data:`RTOL`, :data:`ATOL`) from the same parameters; the message names
         the first node, in topological order, where the interpreter's graph and the traced one
@@ -797,14 +1015,15 @@ class Program:
             raise RuntimeError(
                 f"{_FROZEN}: fn returned a result of another structure than when it was traced"
             )
-        graph = _read_graph(_roots(run))
+        graph = _read_graph(_roots(run), run.made_here)
         same_size = graph.op.size == layout.op.size
         others = same_size and any(
             graph.nodes[i] is not p for i, p in zip(layout.parameters, self.parameters)
         )
+        results = self.results(values)
         if not others and _close(results, graph.data[graph.outputs[: len(run.results)]]):
             return
-        replayed = self._values[layout.position] if same_size else None
+        replayed = values[layout.position] if same_size else None
         difference = _first_difference(layout, graph, replayed, run, self.parameters)
         raise RuntimeError(f"{_FROZEN}: {difference}")
 
@@ -818,6 +1037,26 @@ _FROZEN = (
 _NOTHING = np.empty(0, np.float64)
 
 
+def _everywhere(node: Value) -> bool:
+    return True
+
+
+def _chain_rule(order: list[Value], pending: dict[Value, float]) -> None:
+    """``backward()``'s walk over ``order`` (a topological order) from the gradients in
+    ``pending``: each node's gradient is added to its ``.grad`` and passed on to its inputs
+    times the local derivatives (a local derivative of 0 passes nothing on)."""
+    for node in reversed(order):
+        g = pending.get(node)
+        if g is None:
+            continue
+        node.grad += g
+        if not g or not node.op:
+            continue
+        for child, local in zip(node.inputs, local_derivatives(node)):
+            if local:
+                pending[child] = pending.get(child, 0.0) + local * g
+
+
 def _counts(sizes: list[int]) -> str:
     """How a message says what fn drew: "2 times (3 and 3 leaves)", "nothing"."""
     if not sizes:
@@ -828,11 +1067,15 @@ def _counts(sizes: list[int]) -> str:
 
 def _recorded_in(node: Value, made_here: object) -> bool:
     """Whether ``node`` was recorded inside the scope ``made_here`` (by identity, any depth)."""
-    entry = node.scope
+    return _within(node.scope, made_here)
+
+
+def _within(entry: Scope | None, made_here: object) -> bool:
+    """Whether the scope ``entry`` is ``made_here`` or opened inside it (by identity)."""
     while entry:
         if entry is made_here:
             return True
-        entry = entry.parent  # type: ignore[assignment]
+        entry = entry.parent
     return False
 
 
@@ -908,15 +1151,15 @@ class CompiledValue(Value):
     since a graph built on top of a result stops there.
     """
 
-    __slots__ = ("_program", "_output", "_call")
+    __slots__ = ("_program", "_output", "_values")
 
     _program: Program
     _output: int
-    _call: int
+    _values: np.ndarray  # the forward values of the call that gave it: its own, per call
 
     def backward(self) -> None:
         """The compiled backward pass from this result (see the class docstring)."""
-        self._program.backward(self._output, self._call)
+        self._program.backward(self._output, self._values)
         self.grad += 1.0
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -954,39 +1197,79 @@ class Compiled:
         self._programs: OrderedDict[Hashable, Program] = OrderedDict()
         self.traces = 0
         self._warned = False
+        self._lock = threading.RLock()
+        self._modules: list[Module] = []  # the nn Modules fn reaches, found at every trace
 
     def __repr__(self) -> str:
         return f"compile({self._name}{', check=True' if self.check else ''})"
 
     def __call__(self, *args: Any) -> Any:
-        """fn(*args), replayed: the same structure of Values, holding the results' data."""
+        """fn(*args), replayed: the same structure of Values, holding the results' data.
+
+        Safe to call from several threads at once: each call computes in arrays of its own (a
+        lock guards only the cache of programs and the tracing)."""
         floats: list[Any] = []
-        key = tuple(_key(arg, floats, f"args[{i}]") for i, arg in enumerate(args))
+        structure = tuple(_key(arg, floats, f"args[{i}]") for i, arg in enumerate(args))
         inputs = _flat(floats)
-        program = self._programs.get(key)
-        run = None
-        if program is None:
-            # The first call computes from what the trace drew: the random stream moves once.
-            program, run, drawn = self._trace(args)
-            self._remember(key, program)
-        else:
-            self._programs.move_to_end(key)
-            drawn = None  # drawn afresh by the program
-            if self.check:
-                run = self._run(args)
-                drawn = program.drawn_by(run)  # the replay uses the interpreter's draws
-        results = program.forward(inputs, drawn)
-        if run is not None:  # check=True: the interpreter's run, compared, then freed
-            program.verify(run, results)
+        with self._lock:
+            key = (structure, self._modes())
+            program = self._programs.get(key)
+            if program is not None and not program.current():  # an operation was redefined
+                del self._programs[key]
+                program = None
+            run = None
+            if program is None:
+                # The first call computes from what the trace drew: the random stream moves once.
+                program, run, drawn = self._trace(args)
+                self._remember((structure, self._modes()), program)
+            else:
+                self._programs.move_to_end(key)
+                drawn = None  # drawn afresh by the program
+        if run is None and self.check:
+            run = self._run(args)
+            drawn = program.drawn_by(run)  # the replay uses the interpreter's draws
+        values = program.forward(inputs, drawn)
+        if run is not None and self.check:  # the interpreter's run, compared, then freed
+            try:
+                program.verify(run, values)
+            except RuntimeError as error:
+                raise RuntimeError(f"{error}{self._modes_said()}") from None
             del run
-        return self._results(program, results.tolist())
+        return self._results(program, values)
+
+    def _modes(self) -> tuple[bool, ...]:
+        """The ``training`` flag of every nn Module fn reaches: part of a program's key, so a
+        switch between ``train()`` and ``eval()`` traces again (Dropout and BatchNorm1d build
+        other graphs in each mode)."""
+        return tuple(module.training for module in self._modules)
+
+    def _modes_said(self) -> str:
+        """What a check=True message says of the modules' modes, if fn reaches any."""
+        if not self._modules:
+            return ""
+        training = sum(self._modes())
+        n = len(self._modules)
+        mode = (
+            "training mode"
+            if training == n
+            else "evaluation mode"
+            if training == 0
+            else f"training mode ({training}) and evaluation mode ({n - training})"
+        )
+        return (
+            f" (the {n} nn modules fn reaches are in {mode}, as when this program was traced:"
+            " train() and eval() trace again)"
+        )
 
     def program(self, *args: Any) -> Program:
         """The compiled program that a call with these arguments runs (tracing fn if needed)."""
-        key = tuple(_key(arg, [], f"args[{i}]") for i, arg in enumerate(args))
-        if key not in self._programs:
-            self._remember(key, self._trace(args)[0])
-        return self._programs[key]
+        structure = tuple(_key(arg, [], f"args[{i}]") for i, arg in enumerate(args))
+        with self._lock:
+            program = self._programs.get((structure, self._modes()))
+            if program is None or not program.current():
+                program = self._trace(args)[0]
+                self._remember((structure, self._modes()), program)
+            return program
 
     def _remember(self, key: Hashable, program: Program) -> None:
         self._programs[key] = program
@@ -1013,6 +1296,8 @@ class Compiled:
             result = self.fn(*(_traced(arg, inputs) for arg in args))
         found: list[Value] = []
         shape = _results(result, found)
+        if not found:
+            raise TypeError(f"{_RETURN}; it returned {_describe(result)}, which holds none")
         return _Run(found, shape, inputs, made_here, trace)
 
     def _trace(self, args: tuple[Any, ...]) -> tuple[Program, _Run | None, np.ndarray]:
@@ -1020,21 +1305,23 @@ class Compiled:
         check=True) and the numbers the trace drew."""
         with _collector_paused():
             started = time.perf_counter()
+            self._modules = _modules_reached(self.fn)
             run = self._run(args)
             traced = time.perf_counter()
-            program = Program(_read_graph(_roots(run)), run, keep=self.check)
+            program = Program(_read_graph(_roots(run), run.made_here), run, keep=self.check)
             program.seconds_to_trace = traced - started
             program.seconds_to_compile = time.perf_counter() - traced
         return program, run if self.check else None, _drawn_numbers(run.trace)
 
-    def _results(self, program: Program, data: list[float]) -> Any:
+    def _results(self, program: Program, values: np.ndarray) -> Any:
+        data = program.results(values).tolist()
         if not is_grad_enabled():
             made = [Value(x) for x in data]  # under no_grad: leaves, as the interpreter gives
         else:
             made = []
             for k, x in enumerate(data):
                 result = CompiledValue(x)
-                result._program, result._output, result._call = program, k, program.calls
+                result._program, result._output, result._values = program, k, values
                 made.append(result)
         return _rebuild(program.shape, iter(made))
 
@@ -1062,6 +1349,76 @@ class _Run(NamedTuple):
     inputs: list[Value]
     made_here: object
     trace: Trace
+
+
+def _modules_reached(fn: Callable[..., Any]) -> list[Module]:
+    """Every nn Module that fn can reach, each once, with the modules inside them: through its
+    closure, its defaults, the globals its code names (and those of the functions it reaches the
+    same way), a bound method's object, a ``functools.partial``'s parts, a callable object's
+    attributes, and the lists, tuples and dicts among them."""
+    found: dict[int, Module] = {}
+    seen: set[int] = set()
+    todo: list[Any] = [fn]
+    while todo:
+        x = todo.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, Module):
+            tree = [x]
+            while tree:
+                module = tree.pop()
+                found.setdefault(id(module), module)
+                tree += [child for _, child in module.named_children()]
+        elif isinstance(x, (list, tuple)):
+            todo += [item for item in x[:_LOOK_INTO] if _may_reach(item)]
+        elif isinstance(x, dict):
+            todo += [item for item in list(x.values())[:_LOOK_INTO] if _may_reach(item)]
+        elif isinstance(x, types.MethodType):
+            owner = x.__self__
+            todo += [x.__func__, owner, *_attributes(owner)]
+        elif isinstance(x, types.FunctionType):
+            todo += _named_by(x)
+        elif isinstance(x, functools.partial):
+            todo += [x.func, *x.args, *x.keywords.values()]
+        elif callable(x) and not isinstance(x, type):
+            todo += [*_attributes(x), getattr(type(x).__call__, "__func__", type(x).__call__)]
+    return list(found.values())
+
+
+_LOOK_INTO = 1000  # items of a list or dict looked at for modules (a data set is not a model)
+
+
+def _attributes(owner: object) -> list[Any]:
+    """An object's attributes that may lead to a module (a trainer's ``self.model``)."""
+    space = getattr(owner, "__dict__", None)
+    return [x for x in space.values() if _may_reach(x)] if isinstance(space, dict) else []
+
+
+def _may_reach(x: object) -> bool:
+    return isinstance(x, (Module, list, tuple, dict, functools.partial)) or callable(x)
+
+
+def _named_by(function: types.FunctionType) -> list[Any]:
+    """What a function's code can reach: its closure, defaults and the globals it names."""
+    reached: list[Any] = [cell.cell_contents for cell in function.__closure__ or () if _full(cell)]
+    reached += list(function.__defaults__ or ()) + list((function.__kwdefaults__ or {}).values())
+    names: set[str] = set()
+    codes = [function.__code__]
+    while codes:
+        code = codes.pop()
+        names.update(code.co_names)
+        codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    space = function.__globals__
+    reached += [space[name] for name in names if name in space]
+    return [x for x in reached if _may_reach(x) and not isinstance(x, (type, types.ModuleType))]
+
+
+def _full(cell: types.CellType) -> bool:
+    try:
+        return cell.cell_contents is not _full  # read it: an empty cell raises
+    except ValueError:  # a variable not assigned yet
+        return False
 
 
 def _scope_name(fn: Callable[..., Any]) -> str:
