@@ -22,6 +22,7 @@ import html
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -30,7 +31,7 @@ from typing import Any, overload
 from tinygrad_edu import Value, topological_order
 from tinygrad_edu.formatting import format_number
 
-from .dot import INK, Styling, cell_colors, number_range, pipe, to_digraph
+from .dot import INK, Styling, cell_colors, number_range, pipe, requested, to_digraph
 from .frames import Frame, Step, backward_frames, final_grads, node_names, shown
 from .frames import expression as expression
 from .frames import local_formula as local_formula
@@ -61,6 +62,9 @@ __all__ = [
 
 ANIMATION_FORMATS = (".html", ".gif")
 """What ``animate`` can write, chosen by the file's suffix."""
+
+PLAYER_AS = ("text/html", "image/png")
+"""What Jupyter stores for an inline player: the player, and its first frame as PNG beside it."""
 
 NOTEBOOK_WIDTH = 900
 """The width, in pixels, a player in a notebook is sized for (its height follows from it)."""
@@ -244,6 +248,23 @@ class Animation:
             f'style="width: 100%; height: {self._movie.height()}px; border: 0; '
             f'resize: vertical; overflow: auto"></iframe>'
         )
+
+    def _repr_mimebundle_(
+        self,
+        include: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+        **_: Any,
+    ) -> dict[str, str | bytes]:
+        """The player (text/html) and, beside it, its first frame as a picture (image/png, at
+        96 dots per inch): what a notebook shows where the player cannot run, opened before it
+        is run (untrusted, so no HTML is shown) or in a viewer without scripts."""
+        wanted = requested(PLAYER_AS, include, exclude)
+        bundle: dict[str, str | bytes] = {}
+        if "text/html" in wanted:
+            bundle["text/html"] = self._repr_html_()
+        if "image/png" in wanted:
+            bundle["image/png"] = self._movie.png(96)
+        return bundle
 
     def __repr__(self) -> str:
         return (

@@ -28,6 +28,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import graphviz
 
@@ -422,13 +423,50 @@ def _legend_row(title: str, cells: list[str]) -> str:
     return f'<TR><TD ALIGN="LEFT">{inner}</TD></TR>'
 
 
+SHOWN_AS = ("image/svg+xml", "image/png")
+"""What Jupyter stores for a diagram: the SVG, and the same picture as PNG beside it."""
+
+
+def requested(
+    offered: Iterable[str], include: Iterable[str] | None, exclude: Iterable[str] | None
+) -> list[str]:
+    """The mime types of ``offered`` that IPython asks a ``_repr_mimebundle_`` for: those in
+    ``include`` (all when it is None) and not in ``exclude``."""
+    chosen = set(offered if include is None else include) - set(exclude or ())
+    return [mimetype for mimetype in offered if mimetype in chosen]
+
+
+class Digraph(graphviz.Digraph):  # type: ignore[misc]
+    """graphviz's Digraph, shown in Jupyter as SVG and, beside it, as PNG.
+
+    A notebook opened before it runs is untrusted (every downloaded notebook is), and JupyterLab
+    then shows no SVG but does show PNG: with both stored, the diagram is there from the start,
+    and sharp (the SVG) once the notebook is trusted or run. Graphviz draws the PNG at 96 dots per
+    inch. Without Graphviz's ``dot``, GraphvizNotFoundError says how to install it.
+    """
+
+    def _repr_mimebundle_(
+        self,
+        include: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+        **_: Any,
+    ) -> dict[str, str | bytes]:
+        wanted = requested(SHOWN_AS, include, exclude)
+        bundle: dict[str, str | bytes] = {}
+        if "image/svg+xml" in wanted:
+            bundle["image/svg+xml"] = pipe(self, "svg").decode("utf-8")
+        if "image/png" in wanted:
+            bundle["image/png"] = pipe(self, "png")
+        return bundle
+
+
 def to_digraph(
     graph: Graph, options: DrawOptions, styling: Styling | None = None
 ) -> graphviz.Digraph:
     """The Graphviz Digraph of ``graph``, drawn with ``options`` (rankdir, precision,
     edge_grads, color) and the hooks of ``styling``."""
     painter = _Painter(graph, options, styling or Styling())
-    digraph = graphviz.Digraph("computation_graph")
+    digraph = Digraph("computation_graph")
     digraph.attr(
         rankdir=options.rankdir,
         fontname=FONT,
