@@ -1,0 +1,119 @@
+"""The compiled replay's stages, each on its own: trace, graph arrays, schedule, program.
+
+``tinygrad_edu.compile`` is these four run one after the other; each test here runs one stage
+on a graph small enough to check by hand.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from tinygrad_edu import Value, nn
+from tinygrad_edu.compile import NARROW, Program
+from tinygrad_edu.compile.graph import depths, read_graph
+from tinygrad_edu.compile.schedule import Group, Scalars, make_groups, plan
+from tinygrad_edu.compile.trace import flat_floats, modules_reached, roots, run, structure_of
+
+# --- stage 1: the trace ------------------------------------------------------------------------
+
+
+def test_floats_are_inputs_and_integers_are_part_of_the_structure() -> None:
+    floats: list[object] = []
+    key = structure_of([1.5, 2.5], floats, "args[0]")
+    assert key == (list, float, 2) and floats == [1.5, 2.5]
+    labels: list[object] = []
+    assert structure_of([0, 3], labels, "args[1]") == (list, int, (0, 3)) and labels == []
+    assert flat_floats([1.5, np.array([[2.0, 3.0]]), 4.0]).tolist() == [1.5, 2.0, 3.0, 4.0]
+
+
+def test_the_trace_runs_fn_on_values_made_from_the_floats() -> None:
+    w = Value(2.0)
+    traced = run(lambda x, n: [w * x] * n, (3.0, 2), "fn")
+    assert [v.data for v in traced.inputs] == [3.0]
+    assert [r.data for r in traced.results] == [6.0, 6.0]
+    assert traced.results[0].scope == "fn" == traced.made_here
+
+
+def test_the_modules_fn_reaches_are_found_with_the_modules_inside_them() -> None:
+    model = nn.MLP(2, [3, 1], rng=random.Random(0))
+    found = modules_reached(lambda x: model(x))
+    assert found[0] is model and len(found) == 1 + 2 + 4  # the MLP, 2 layers, 4 neurons
+
+
+# --- stage 2: graph arrays -------------------------------------------------------------------
+
+
+def test_the_graph_is_read_into_arrays_in_topological_order() -> None:
+    w = Value(2.0)
+    tied = w * 3.0  # computed before the call: a leaf of the graph
+    traced = run(lambda x: (x * tied + x).tanh(), (0.5,), "fn")
+    graph = read_graph(roots(traced), traced.made_here)
+    ops = [graph.names[code] for code in graph.op]
+    assert ops == ["", "", "*", "+", "tanh"]  # x, tied (read as a leaf), x*tied, +, tanh
+    assert graph.nodes[1] is tied
+    assert graph.a.tolist() == [-1, -1, 0, 2, 3] and graph.b.tolist() == [-1, -1, 1, 0, -1]
+    assert graph.outputs.tolist() == [4]
+    assert depths(graph.a, graph.b).tolist() == [0, 0, 1, 2, 3]
+
+
+# --- stage 3: the schedule ---------------------------------------------------------------------
+
+
+def _batch(n: int) -> tuple[Program, list[Group]]:
+    """The program of sum(relu(w * x) for x in xs) over n samples, and its groups."""
+    w = Value(0.5)
+    traced = run(lambda xs: sum((w * x).relu() for x in xs), ([float(i) for i in range(n)],), "f")
+    graph = read_graph(roots(traced), traced.made_here)
+    position = np.empty(len(graph.nodes), np.int64)
+    leaves = np.flatnonzero(graph.op == 0)
+    position[leaves] = np.arange(leaves.size)
+    return Program(graph, traced, keep=False), make_groups(graph, position, leaves.size, 1)
+
+
+def test_nodes_of_one_depth_and_one_operation_make_one_group() -> None:
+    program, groups = _batch(20)
+    steps = [(step.depth, step.op, step.size) for step in program.schedule]
+    assert steps[:2] == [(1, "*", 20), (2, "relu", 20)]  # every sample's product at once
+    # the running sum 0 + t0 + t1 + ...: a chain of 20 additions, one group each
+    assert [step.op for step in program.schedule[2:]] == ["+"] * 20
+    assert all(isinstance(group, Group) for group in groups)
+
+
+def test_narrow_groups_are_joined_into_runs_computed_node_by_node() -> None:
+    _, groups = _batch(20)
+    steps = plan(groups)
+    wide = [step for step in steps if isinstance(step, Group)]
+    runs = [step for step in steps if isinstance(step, Scalars)]
+    assert [g.stop - g.start for g in wide] == [20, 20] and NARROW <= 20
+    assert len(runs) == 1 and runs[0].stop - runs[0].start == 20  # the 20 additions, one run
+
+
+def test_make_groups_numbers_the_nodes_group_after_group() -> None:
+    w = Value(0.5)
+    traced = run(lambda xs: [w * x for x in xs], ([1.0, 2.0, 3.0],), "f")
+    graph = read_graph(roots(traced), traced.made_here)
+    position = np.empty(len(graph.nodes), np.int64)
+    leaves = np.flatnonzero(graph.op == 0)
+    position[leaves] = np.arange(leaves.size)
+    (group,) = make_groups(graph, position, leaves.size, 1)
+    assert (group.op, group.start, group.stop) == ("*", 4, 7)
+    values = np.zeros(7)
+    values[position[leaves]] = graph.data[leaves]
+    group.forward(values)
+    assert values[4:].tolist() == [0.5, 1.0, 1.5]
+
+
+# --- stage 4: the program ----------------------------------------------------------------------
+
+
+def test_a_program_replays_forward_and_backward_on_arrays_of_its_own() -> None:
+    program, _ = _batch(20)
+    (w,) = program.parameters
+    first = program.forward(np.arange(20.0))
+    second = program.forward(np.arange(20.0) * 2)
+    assert program.results(first).tolist() == [0.5 * sum(range(20))]
+    assert program.results(second).tolist() == [1.0 * sum(range(20))]
+    program.backward(0, first)  # the first call's own values
+    assert w.grad == sum(range(20))

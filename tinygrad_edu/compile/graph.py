@@ -1,0 +1,157 @@
+"""Stage 2, graph arrays: the traced graph read into arrays, in topological order.
+
+:func:`read_graph` walks the graph once, through the public walk of a Value (``op``,
+``inputs``, ``data``), and gives a :class:`Graph`: an operation code, two input positions and
+the data of every node, with no Python object per node left over. A Value that ``fn`` did not
+record (computed before the call) is read as a leaf, as the interpreter reads it.
+:func:`depths` gives each node's depth, which the schedule groups by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import chain
+from operator import attrgetter
+from typing import NamedTuple
+
+import numpy as np
+
+from ..engine import Value
+from .trace import within
+
+_data = attrgetter("data")
+INDEX = np.int32  # node positions: 4 bytes each, so a program holds up to 2**31 - 1 nodes
+
+
+# --- the graph, read through the public walk ---------------------------------------------------
+
+
+class Graph(NamedTuple):
+    """A traced graph as arrays, in topological order (position i is ``nodes[i]``).
+
+    ``op`` codes index ``names`` (code 0, "", is a leaf); ``a`` and ``b`` are the positions of
+    a node's first and second inputs (-1 for none); ``outputs`` the positions of fn's results.
+    """
+
+    nodes: list[Value]
+    names: list[str]
+    op: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    data: np.ndarray
+    outputs: np.ndarray
+
+
+def read_graph(results: list[Value], made_here: object) -> Graph:
+    """Every node that ``results`` depend on, as arrays in topological order; ``outputs`` holds
+    the positions of ``results`` (fn's results, then the nodes it observed).
+
+    A node that fn did not record (computed before the call, outside the scope ``made_here``)
+    is read as a leaf, as the interpreter reads it: its current ``data``, not recomputed from
+    what it was computed from (a weight tied as ``w2 = w * 2`` at setup keeps its number until
+    it is computed again)."""
+    nodes, outside = reachable(results, _Inside(made_here))
+    n = len(nodes)
+    if n >= np.iinfo(INDEX).max:
+        raise ValueError(f"a graph of {n:,} nodes is too large to compile")
+    codes: dict[str, int] = {"": 0}
+    ops = ("" if node in outside else node.op for node in nodes)
+    op = np.fromiter((codes.setdefault(name, len(codes)) for name in ops), np.int16, n)
+    data = np.fromiter(map(_data, nodes), np.float64, n)
+    # Positions by identity, found with a sorted array of ids rather than a dict: a dict of
+    # millions of nodes would cost about a hundred bytes per node while tracing.
+    ids = np.fromiter(map(id, nodes), np.uintp, n)
+    by_id = np.argsort(ids)
+    pairs = (_NO_INPUTS if node in outside else _input_ids(node) for node in nodes)
+    inputs = np.fromiter(chain.from_iterable(pairs), np.uintp, 2 * n)
+    found = by_id[np.searchsorted(ids, inputs, sorter=by_id).clip(0, n - 1)]
+    positions = np.where(inputs == 0, -1, found).reshape(n, 2)
+    outputs = by_id[np.searchsorted(ids, np.fromiter(map(id, results), np.uintp), sorter=by_id)]
+    return Graph(nodes, list(codes), op, positions[:, 0], positions[:, 1], data, outputs)
+
+
+_NO_INPUTS = (0, 0)
+
+
+def _input_ids(node: Value) -> tuple[int, int]:
+    inputs = node.inputs
+    return (id(inputs[0]) if inputs else 0, id(inputs[1]) if len(inputs) > 1 else 0)
+
+
+def reachable(
+    results: list[Value], inside: Callable[[Value], bool]
+) -> tuple[list[Value], set[Value]]:
+    """The nodes the results depend on, each after its inputs (depth first with an explicit
+    stack, as ``topological_order``), not walking below a node that is not ``inside`` (one fn
+    did not record); and the set of those nodes (Values computed outside fn: read as leaves)."""
+    order: list[Value] = []
+    outside: set[Value] = set()
+    opened: set[Value] = set()
+    stack: list[Value | None] = list(reversed(results))
+    while stack:
+        node = stack.pop()
+        if node is None:
+            order.append(stack.pop())  # type: ignore[arg-type]
+            continue
+        if node in opened:
+            continue
+        opened.add(node)
+        stack += (node, None)
+        if not node.op:
+            continue
+        if not inside(node):
+            outside.add(node)
+            continue
+        stack += [x for x in reversed(node.inputs) if x not in opened]
+    return order, outside
+
+
+class _Inside:
+    """Whether a node was recorded inside the scope entry ``made_here`` (any depth below it),
+    remembered per entry: the nodes of one module call share one."""
+
+    def __init__(self, made_here: object) -> None:
+        self.made_here = made_here
+        self.known: dict[int, tuple[object, bool]] = {}
+
+    def __call__(self, node: Value) -> bool:
+        where = node.scope
+        known = self.known.get(id(where))
+        if known is None:
+            known = self.known[id(where)] = (where, within(where, self.made_here))
+        return known[1]
+
+
+def depths(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each node's depth: 0 for a leaf, else 1 + the largest depth of its inputs.
+
+    Level by level (Kahn's algorithm): the nodes of depth d + 1 are those consumers of depth-d
+    nodes whose last input has just been placed. Vectorised per level, so a graph of millions
+    of nodes and a thousand levels takes a few thousand numpy calls, not a Python step per node.
+    """
+    n = len(a)
+    edges_from = np.concatenate([a, b])
+    edges_to = np.concatenate([np.arange(n), np.arange(n)])
+    keep = edges_from >= 0
+    edges_from, edges_to = edges_from[keep], edges_to[keep]
+    by_source = np.argsort(edges_from, kind="stable")
+    consumers = edges_to[by_source]
+    first = np.searchsorted(edges_from[by_source], np.arange(n + 1))  # consumers of i: first[i]:
+    waiting = (a >= 0).astype(np.int8) + (b >= 0)
+    depth = np.zeros(n, np.int32)
+    level = np.flatnonzero(waiting == 0)
+    d = 0
+    while level.size:
+        d += 1
+        lo, counts = first[level], first[level + 1] - first[level]
+        # the ranges lo[i] : lo[i] + counts[i], concatenated
+        edges = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+        reached, times = np.unique(consumers[edges], return_counts=True)
+        waiting[reached] -= times.astype(np.int8)
+        level = reached[waiting[reached] == 0]
+        depth[level] = d
+    return depth
+
+
+def everywhere(node: Value) -> bool:
+    return True
