@@ -11,14 +11,24 @@ neither pays for the other's garbage. The first steps (heap growth) are not time
 gives the median step time, the ratio, the share of the steps spent in the cyclic garbage
 collector, and the largest difference between the two engines' losses. If PyTorch is
 importable, the same scalar graph built from 0-d float64 tensors is a third row.
+
+    python benchmarks/moons_step.py --separate [--steps 20] ...
+
+runs each engine alone in a process of its own instead, one after the other, and prints the same
+table: no engine's objects are in the other's heap, so each collector scans only its own engine's
+objects, as in a program that uses one engine. (``--engine NAME`` is one such process; ``--json``
+prints its measurements for the parent.)
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import random
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -111,42 +121,57 @@ def pytorch_step(model: nn.MLP, X: list[list[float]], y: list[int]) -> Step | No
     return step
 
 
-def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=20, help="timed training steps per engine")
-    parser.add_argument("--block", type=int, default=5, help="consecutive steps per turn")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps per engine first")
-    parser.add_argument("--samples", type=int, default=100)
-    args = parser.parse_args(argv)
+Measurements = dict[str, dict[str, list[float]]]
+"""Per engine: "seconds" and "gc" per timed step, "losses" per step (warm-up included)."""
 
-    X_np, y_np = make_moons(args.samples, noise=0.1, seed=0)
-    X = X_np.tolist()
-    y = [int(2 * label - 1) for label in y_np]
-    steps = engine_steps(X, y)
-    seconds: dict[str, list[float]] = {name: [] for name in steps}
-    gc_seconds: dict[str, list[float]] = {name: [] for name in steps}
-    losses: dict[str, list[float]] = {name: [] for name in steps}
-    blocks = [args.warmup] + [args.block] * (args.steps // args.block)
-    if args.steps % args.block:
-        blocks.append(args.steps % args.block)
+
+def measure(steps: dict[str, Step], warmup: int, block: int, count: int) -> Measurements:
+    """Run the engines' steps in alternating blocks (the warm-up block untimed)."""
+    found: Measurements = {name: {"seconds": [], "gc": [], "losses": []} for name in steps}
+    blocks = [warmup] + [block] * (count // block)
+    if count % block:
+        blocks.append(count % block)
     for index, size in enumerate(blocks):
         for name, step in steps.items():
             gc.collect()  # what earlier blocks left, the other engine's included: off every clock
+            losses = found[name]["losses"]
             for _ in range(size):
                 with gc_timer() as collections:
                     start = time.perf_counter()
-                    losses[name].append(step(len(losses[name])))
+                    losses.append(step(len(losses)))
                     elapsed = time.perf_counter() - start
                 if index > 0:  # block 0 is the warm-up: the heap grows, nothing is timed
-                    seconds[name].append(elapsed)
-                    gc_seconds[name].append(sum(collections))
+                    found[name]["seconds"].append(elapsed)
+                    found[name]["gc"].append(sum(collections))
+    return found
 
-    reference = statistics.median(seconds["micrograd"])
+
+def separately(names: list[str], argv: list[str]) -> Measurements:
+    """Each engine measured by a process of its own (this script with ``--engine NAME --json``),
+    one after the other."""
+    found: Measurements = {}
+    for name in names:
+        done = subprocess.run(
+            [sys.executable, __file__, *argv, "--engine", name, "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        found.update(json.loads(done.stdout))
+    return found
+
+
+def report(found: Measurements, title: str) -> str:
+    """The table: median step time, ratio to micrograd, share in the collector, loss difference.
+    (Without micrograd, the first engine is the reference.)"""
+    base = found.get("micrograd") or next(iter(found.values()))
+    reference = statistics.median(base["seconds"])
     rows = []
-    for name in steps:
-        median = statistics.median(seconds[name])
-        gc_share = sum(gc_seconds[name]) / sum(seconds[name])
-        difference = max(abs(a - b) for a, b in zip(losses[name], losses["micrograd"]))
+    for name, measured in found.items():
+        median = statistics.median(measured["seconds"])
+        gc_share = sum(measured["gc"]) / sum(measured["seconds"])
+        pairs = zip(measured["losses"], base["losses"])
+        difference = max(abs(a - b) for a, b in pairs)
         rows.append(
             [
                 name,
@@ -157,16 +182,51 @@ def main(argv: list[str] | None = None) -> str:
             ]
         )
     header = ["engine", "ms per step (median)", "speed-up", "in gc", "max loss difference"]
-    report = (
-        f"micrograd's moons step, {args.samples} samples, MLP 2-16-16-1, {args.steps} steps "
-        f"each after {args.warmup} untimed, in alternating blocks of {args.block} ({machine()})"
-        "\n\n"
+    losses = next(iter(found.values()))["losses"]
+    return (
+        f"{title} ({machine()})\n\n"
         + table(header, rows)
-        + f"\n\nlosses, first and last step: {losses['tinygrad_edu'][0]:.12f} "
-        f"... {losses['tinygrad_edu'][-1]:.12f}"
+        + f"\n\nlosses, first and last step: {losses[0]:.12f} ... {losses[-1]:.12f}"
     )
-    print(report)
-    return report
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20, help="timed training steps per engine")
+    parser.add_argument("--block", type=int, default=5, help="consecutive steps per turn")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps per engine first")
+    parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument(
+        "--separate", action="store_true", help="each engine alone in a process of its own"
+    )
+    parser.add_argument("--engine", help="measure only this engine, in this process")
+    parser.add_argument("--json", action="store_true", help="print the measurements as JSON")
+    args = parser.parse_args(argv)
+
+    X_np, y_np = make_moons(args.samples, noise=0.1, seed=0)
+    X = X_np.tolist()
+    y = [int(2 * label - 1) for label in y_np]
+    steps = engine_steps(X, y)
+    sizes = ["--steps", str(args.steps), "--block", str(args.block)]
+    sizes += ["--warmup", str(args.warmup), "--samples", str(args.samples)]
+    if args.separate:
+        found = separately(list(steps), sizes)
+        how = "each engine alone in its own process"
+    else:
+        if args.engine is not None:
+            steps = {args.engine: steps[args.engine]}
+        found = measure(steps, args.warmup, args.block, args.steps)
+        if args.json:
+            print(json.dumps(found))
+            return json.dumps(found)
+        how = f"in alternating blocks of {args.block}"
+    title = (
+        f"micrograd's moons step, {args.samples} samples, MLP 2-16-16-1, {args.steps} steps "
+        f"each after {args.warmup} untimed, {how}"
+    )
+    text = report(found, title)
+    print(text)
+    return text
 
 
 if __name__ == "__main__":

@@ -18,11 +18,14 @@ from tinygrad_edu import (
     Parameter,
     Value,
     backward_steps,
+    define_op,
     engine,
     grad,
     is_grad_enabled,
     local_derivatives,
+    nn,
     no_grad,
+    optim,
     scope,
     topological_order,
 )
@@ -931,3 +934,128 @@ def test_weighted_sum_builds_the_written_out_graph() -> None:
     assert grads == [v.grad for v in w + [b]]
     with no_grad():
         assert weighted_sum(w, x, b).inputs == ()
+
+
+# --- the garbage collector: paused inside the library's calls, as the program set it outside -----
+
+
+class Spy(nn.Module):
+    """A module that notes whether the cyclic collector is on while its forward runs, and can
+    call an inner module, wait for a signal, or raise."""
+
+    def __init__(self, inner: nn.Module | None = None) -> None:
+        self.inner = inner
+        self.seen: list[bool] = []
+        self.wait: threading.Event | None = None
+        self.entered = threading.Event()
+        self.fail = False
+
+    def forward(self, x: Any) -> Any:
+        self.seen.append(gc.isenabled())
+        self.entered.set()
+        if self.wait is not None:
+            assert self.wait.wait(timeout=20)
+        if self.fail:
+            raise RuntimeError("forward failed")
+        out = self.inner(x) if self.inner is not None else x
+        self.seen.append(gc.isenabled())
+        return out
+
+
+@pytest.fixture
+def collector_on() -> Any:
+    """The collector on during the test, and as it was afterwards."""
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+def library_calls() -> list[tuple[str, Any]]:
+    """One call of each kind that builds or walks a graph, each on its own small graph."""
+    model = nn.MLP(2, [3, 1])
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    x = Value(0.5)
+    return [
+        ("a module's call", lambda: model([1.0, 2.0])),
+        ("backward()", lambda: (x * x).tanh().backward()),
+        ("grad()", lambda: grad(grad(x.sin(), x), x)),
+        ("an optimiser's step", optimizer.step),
+    ]
+
+
+def test_every_library_call_leaves_the_collector_as_it_found_it(collector_on: None) -> None:
+    for name, call in library_calls():
+        call()
+        assert gc.isenabled(), name
+        gc.disable()
+        call()
+        assert not gc.isenabled(), name
+        gc.enable()
+
+
+def test_the_collector_is_paused_inside_nested_calls_and_back_after(collector_on: None) -> None:
+    inner = Spy()
+    outer = Spy(inner)
+    assert outer([1.0]) == [1.0]
+    assert outer.seen == [False, False] and inner.seen == [False, False]
+    assert gc.isenabled()
+    rule = define_op("gc_spy", lambda x: x, lambda x, out: (notes.append(gc.isenabled()), 1.0)[1])
+    notes: list[bool] = []
+    x = Value(1.0)
+    rule(x).backward()
+    grad(rule(x), x)
+    assert len(notes) >= 2 and not any(notes)  # the rule ran inside backward() and grad()
+    assert gc.isenabled()
+
+
+def test_an_exception_inside_a_call_restores_the_collector(collector_on: None) -> None:
+    failing = Spy(Spy())
+    failing.inner.fail = True  # type: ignore[union-attr]
+    with pytest.raises(RuntimeError, match="forward failed"):
+        failing([1.0])
+    assert gc.isenabled()
+    gc.disable()
+    with pytest.raises(RuntimeError, match="forward failed"):
+        failing([1.0])
+    assert not gc.isenabled()
+
+
+def test_two_threads_hand_the_pause_on_and_the_last_one_out_resumes(collector_on: None) -> None:
+    """Thread A is inside a call while thread B makes a whole call: B's return must not switch
+    the collector back on under A; A's return does."""
+    slow = Spy()
+    slow.wait = threading.Event()
+    a = threading.Thread(target=slow, args=([1.0],))
+    a.start()
+    assert slow.entered.wait(timeout=20)
+    quick = Spy()
+    b = threading.Thread(target=quick, args=([2.0],))
+    b.start()
+    b.join(timeout=20)
+    assert quick.seen == [False, False]
+    assert not gc.isenabled()  # A is still inside its call
+    slow.wait.set()
+    a.join(timeout=20)
+    assert slow.seen == [False, False]
+    assert gc.isenabled()
+
+
+def test_asyncio_tasks_between_calls_see_the_collector_as_the_program_set_it(
+    collector_on: None,
+) -> None:
+    model = nn.MLP(2, [2, 1])
+    seen: list[bool] = []
+
+    async def train(x: float) -> None:
+        for _ in range(3):
+            model([x, x]).backward()
+            seen.append(gc.isenabled())
+            await asyncio.sleep(0)
+
+    async def both() -> None:
+        await asyncio.gather(train(1.0), train(2.0))
+
+    asyncio.run(both())
+    assert seen == [True] * 6 and gc.isenabled()

@@ -25,10 +25,11 @@ from __future__ import annotations
 import functools
 import gc
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
-__all__ = ["pausing"]
+__all__ = ["pausing", "paused"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -73,3 +74,14 @@ def pausing(function: Callable[P, R]) -> Callable[P, R]:
             _leave()
 
     return paused
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """The same pause for a block of a function: ``with paused(): ...`` (its warnings then point
+    at the function's caller as they would without the pause)."""
+    _enter()
+    try:
+        yield
+    finally:
+        _leave()

@@ -48,6 +48,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from .collector import pausing
 from .engine import Parameter, Value
 from .fast import neuron, weighted_sum
 from .hooks import draw, observe
@@ -304,6 +305,7 @@ class Module:
             for parameter_name, p in _nested(name, value, Parameter):
                 p.label = prefix + parameter_name
 
+    @pausing  # the garbage collector sleeps while the graph is built (collector.py says why)
     def __call__(self, x: Any) -> Any:
         """``forward(x)`` inside a scope named by this module, so every node it records says
         which module computed it (``"MLP/layers.0/neurons.3"``)."""

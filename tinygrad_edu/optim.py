@@ -39,6 +39,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .collector import paused
 from .engine import Value
 from .scalars import is_number
 
@@ -204,8 +205,9 @@ class Optimizer:
         RuntimeWarning says so, once per optimiser.
         """
         self.steps += 1
-        for group in self.param_groups:
-            self._update(group)
+        with paused():  # no garbage-collector runs during the update (collector.py says why)
+            for group in self.param_groups:
+                self._update(group)
         if not self._warned:
             self._watch()
 
