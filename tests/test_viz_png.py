@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import re
 import struct
+import sys
 
 import graphviz
-from examples import neuron
+import pytest
+from examples import need, neuron
 
 import viz
 
@@ -64,3 +66,18 @@ def test_the_player_offers_its_first_frame_as_a_png() -> None:
     page_width, page_height = float(found[1]), float(found[2])
     assert (width, height) == (round(page_width * 96 / 72), round(page_height * 96 / 72))
     assert o.grad == 0.0  # showing it ran no backward pass
+
+
+def test_the_png_has_a_palette_of_64_colours_to_keep_notebooks_small() -> None:
+    need("PIL")
+    png = viz.draw(neuron())._repr_mimebundle_()["image/png"]
+    assert png[25] == 3  # colour type 3: indexed colours
+    palette = png.index(b"PLTE")
+    (length,) = struct.unpack(">I", png[palette - 4 : palette])
+    assert length <= 64 * 3
+
+
+def test_without_pillow_the_png_is_graphvizs_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    digraph = viz.draw(neuron())
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    assert digraph._repr_mimebundle_(include=["image/png"])["image/png"] == digraph.pipe("png")

@@ -31,7 +31,7 @@ from typing import Any, overload
 from tinygrad_edu import Value, topological_order
 from tinygrad_edu.formatting import format_number
 
-from .dot import INK, Styling, cell_colors, number_range, pipe, requested, to_digraph
+from .dot import INK, Styling, cell_colors, fewer_colors, number_range, pipe, requested, to_digraph
 from .frames import Frame, Step, backward_frames, final_grads, node_names, shown
 from .frames import expression as expression
 from .frames import local_formula as local_formula
@@ -263,7 +263,7 @@ class Animation:
         if "text/html" in wanted:
             bundle["text/html"] = self._repr_html_()
         if "image/png" in wanted:
-            bundle["image/png"] = self._movie.png(96)
+            bundle["image/png"] = fewer_colors(self._movie.png(96))
         return bundle
 
     def __repr__(self) -> str:

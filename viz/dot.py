@@ -22,6 +22,7 @@ cell a fixed width when asked, which is how the animation changes a drawing in p
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import unicodedata
@@ -427,6 +428,24 @@ SHOWN_AS = ("image/svg+xml", "image/png")
 """What Jupyter stores for a diagram: the SVG, and the same picture as PNG beside it."""
 
 
+PNG_COLORS = 64
+"""Colours of a PNG stored in a notebook: a diagram's flat fills, its ink and their anti-aliased
+edges look the same, in about a quarter of the bytes (notebook 6's graph: 72 KB, 20 KB)."""
+
+
+def fewer_colors(png: bytes) -> bytes:
+    """The PNG picture with a palette of :data:`PNG_COLORS` colours, made by Pillow (which
+    matplotlib installs); without Pillow, the PNG as it is."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return png
+    with Image.open(io.BytesIO(png)) as picture:
+        smaller = io.BytesIO()
+        picture.convert("RGB").quantize(PNG_COLORS).save(smaller, "PNG", optimize=True)
+    return smaller.getvalue()
+
+
 def requested(
     offered: Iterable[str], include: Iterable[str] | None, exclude: Iterable[str] | None
 ) -> list[str]:
@@ -456,7 +475,7 @@ class Digraph(graphviz.Digraph):  # type: ignore[misc]
         if "image/svg+xml" in wanted:
             bundle["image/svg+xml"] = pipe(self, "svg").decode("utf-8")
         if "image/png" in wanted:
-            bundle["image/png"] = pipe(self, "png")
+            bundle["image/png"] = fewer_colors(pipe(self, "png"))
         return bundle
 
 
