@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import sys
 import threading
 import time
@@ -1026,3 +1027,38 @@ def test_a_deep_narrow_graph_replays_no_slower_than_the_interpreter() -> None:
     compiled = best(lambda: fast(0.5).backward())
     interpreter = best(lambda: interpreted(fn)(0.5).backward())
     assert compiled <= 1.5 * interpreter, (compiled, interpreter)  # timing noise allowed
+
+
+# --- a program you can read -----------------------------------------------------------------------
+
+
+def test_print_shows_the_program_one_line_per_step_like_a_jaxpr() -> None:
+    model = nn.MLP(4, [6, 3], rng=random.Random(0))
+    X, y = np.random.default_rng(0).normal(size=(10, 4)), np.eye(3)[np.arange(10) % 3]
+    fast = tinygrad_edu.compile(lambda X, y: F.cross_entropy([model(row) for row in X], y))
+    assert "not traced yet" in str(fast)
+    fast(X, y)
+    listing = str(fast)
+    program = fast.program(X, y)
+    lines = listing.splitlines()
+    assert lines[0].startswith("compile(<lambda>), traced 1 time(s)")
+    assert (
+        lines[2]
+        == f"  reads  parameters[{len(program.parameters)}]  inputs[70]  drawn[0]  constants[1]"
+    )
+    # the first step: every sample's products with the first layer's weights, at once
+    assert re.match(
+        r"  s1 = \*\[240\] parameters\[240\] inputs\[240\] +"
+        r"# 240 '\*' nodes at depth 1 of <lambda>/MLP/layers\.0$",
+        lines[3],
+    )
+    # the loss summed sample after sample: narrow, so node by node
+    assert re.search(
+        r"scalars\[\d+\] +# \d+ nodes \(\+ ×\d+, / ×1\) at depths \d+-\d+, node by node", listing
+    )
+    # every node that is not a leaf is in exactly one step
+    steps = [line for line in lines if line.startswith("  s")]
+    sizes = [int(re.search(r"\[([\d,]+)\]", line)[1].replace(",", "")) for line in steps]  # type: ignore[index]
+    leaves = len(program.parameters) + program.inputs + program.drawn + program.constants
+    assert sum(sizes) == program.nodes - leaves
+    assert lines[-1].startswith("  gives  s")

@@ -104,6 +104,13 @@ class Compiled:
     def __repr__(self) -> str:
         return f"compile({self._name}{', check=True' if self.check else ''})"
 
+    def __str__(self) -> str:
+        """``print(fast)``: the program of the latest call, as a listing (see ``Program``)."""
+        if not self._programs:
+            return f"{self!r}, not traced yet: call it, or print(fast.program(*args))"
+        program = next(reversed(self._programs.values()))
+        return f"{self!r}, traced {self.traces} time(s); the program of its latest call:\n{program}"
+
     def __call__(self, *args: Any) -> Any:
         """fn(*args), replayed: the same structure of Values, holding the results' data.
 

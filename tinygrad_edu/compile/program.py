@@ -18,7 +18,7 @@ from ..engine import Value, local_derivatives
 from ..hooks import Sampler, Update, sample
 from ..ops import OPS, Op
 from .graph import INDEX, Graph, everywhere, reachable, read_graph
-from .schedule import Step, make_groups, plan, positions_of
+from .schedule import Group, Scalars, Step, make_groups, plan, positions_of
 from .trace import Run, drawn_leaves, drawn_numbers, recorded_in, roots
 
 RTOL, ATOL = 1e-9, 1e-12
@@ -166,6 +166,35 @@ class Program:
             f" {self.nbytes / max(self.nodes, 1):.1f} bytes per node>"
         )
 
+    def __str__(self) -> str:
+        """The program as a listing, like a jaxpr: what it reads, then one line per step (its
+        operation, its shape, the operands it reads and the scalar nodes it stands for)."""
+        regions = self._regions()
+        lines = [
+            f"program of {self.nodes:,} nodes: {len(self._plan):,} steps"
+            f" (of {len(self._groups):,} groups of one depth and one operation)",
+            "  reads  "
+            + "  ".join(f"{name}[{stop - start:,}]" for name, start, stop in regions[:4]),
+        ]
+        for k, step in enumerate(self._plan, 1):
+            lines.append(_listed(k, step, regions))
+        outputs = ", ".join(_where(regions, int(i)) for i in self._outputs[:8].tolist())
+        more = ", ..." if len(self._outputs) > 8 else ""
+        lines.append(f"  gives  {outputs}{more}")
+        return "\n".join(lines)
+
+    def _regions(self) -> list[tuple[str, int, int]]:
+        """The value array's parts, in order: (name, start, stop) for the leaves of each kind,
+        then for each step (s1, s2, ...)."""
+        sizes = [len(self.parameters), self._input_slots.size, self._drawn_slots.size]
+        sizes.append(self.constants)
+        regions, start = [], 0
+        for name, size in zip(("parameters", "inputs", "drawn", "constants"), sizes):
+            regions.append((name, start, start + size))
+            start += size
+        regions += [(f"s{k}", step.start, step.stop) for k, step in enumerate(self._plan, 1)]
+        return regions
+
     # --- running it ----------------------------------------------------------------------------
 
     def current(self) -> bool:
@@ -303,6 +332,41 @@ class Program:
         replayed = values[layout.position] if same_size else None
         difference = _first_difference(layout, graph, replayed, run, self.parameters)
         raise RuntimeError(f"{_FROZEN}: {difference}")
+
+
+def _listed(k: int, step: Group | Scalars, regions: list[tuple[str, int, int]]) -> str:
+    """One line of a program's listing: ``s3 = relu[1,000] s2[1,000]  # 1,000 relu nodes...``."""
+    size = step.stop - step.start
+    if isinstance(step, Scalars):
+        ops = ", ".join(f"{name} ×{count:,}" for name, count in step.counts.items())
+        low, high = step.depths
+        depth = f"depth {low}" if low == high else f"depths {low}-{high}"
+        what = f"{size:,} nodes ({ops}) at {depth}, node by node with the float rules"
+        line = f"s{k} = scalars[{size:,}]"
+    else:
+        reads = " ".join(_read(regions, each.read) for each in step.inputs)
+        what = f"{size:,} '{step.op}' nodes at depth {step.depth}"
+        line = f"s{k} = {step.op}[{size:,}] {reads}"
+    scope = f" of {step.scope}" if step.scope else ""
+    return f"  {line:<48} # {what}{scope}"
+
+
+def _read(regions: list[tuple[str, int, int]], index: slice | np.ndarray) -> str:
+    """Which part of the value array an operand reads: "s2[1,000]", "parameters[50]" (how many
+    entries), or "s2..s5[40]" when it gathers from several."""
+    positions = positions_of(index)
+    first = _where(regions, int(positions.min()), named=False)
+    last = _where(regions, int(positions.max()), named=False)
+    name = first if first == last else f"{first}..{last}"
+    return f"{name}[{positions.size:,}]"
+
+
+def _where(regions: list[tuple[str, int, int]], i: int, named: bool = True) -> str:
+    """The part of the value array position i is in (with its place in it, if ``named``)."""
+    for name, start, stop in regions:
+        if start <= i < stop:
+            return f"{name}[{i - start}]" if named else name
+    return "?"
 
 
 _FROZEN = (

@@ -65,6 +65,7 @@ class Group(NamedTuple):
     derivative: Callable[..., tuple[Any, ...]]
     constant: tuple[float, ...] | None  # the local derivatives, where the rule is a constant
     needed: bool
+    scope: str  # where its nodes were recorded: the scope path they share ("" for none)
 
     def forward(self, values: np.ndarray) -> None:
         """values[start:stop] = op(values[a], values[b]): the group's nodes at once."""
@@ -268,10 +269,21 @@ def make_groups(graph: Graph, position: np.ndarray, start: int, n_parameters: in
                 derivatives[name],
                 _constant(derivatives[name], len(reads)),
                 any(needed),
+                _shared(graph.nodes[members[0]].scope, graph.nodes[members[-1]].scope),
             )
         )
         start = stop
     return groups
+
+
+def _shared(first: str, last: str) -> str:
+    """The scope path two nodes share: "MLP/layers.0" for two neurons of that layer."""
+    same = []
+    for a, b in zip(first.split("/"), last.split("/")):
+        if a != b:
+            break
+        same.append(a)
+    return "/".join(same)
 
 
 NARROW = 8
@@ -289,6 +301,11 @@ class Scalars:
     def __init__(self, groups: list[Group]) -> None:
         self.names = sorted({group.op for group in groups})
         self.start, self.stop = groups[0].start, groups[-1].stop
+        self.depths = (groups[0].depth, groups[-1].depth)
+        self.counts = {
+            name: sum(g.stop - g.start for g in groups if g.op == name) for name in self.names
+        }
+        self.scope = _shared(groups[0].scope, groups[-1].scope)
         codes, a, b = [], [], []
         for group in groups:
             size = group.stop - group.start
