@@ -16,6 +16,12 @@ Three training steps, each a forward, a backward and a plain SGD update:
 For each, the compiled program's size (nodes, vectorised steps, bytes per node) and the time of
 its first call (trace + compile), which is not counted in the step times. Times are medians of
 the steps after the first. The compiled loops keep their parameter list, as an optimiser does.
+
+Each workload also runs the **floor**: the same training step written by hand in numpy on
+arrays (forward, backward and update as matrix products), from the same initial parameters, in
+the same process, taking turns with the others; its losses are compared too. The SPEC's targets
+are ratios to it (compiled within 8x / 10x / 12x of the floor on the three workloads). numpy's
+BLAS runs on one thread (threadpoolctl, where installed), as the targets say.
 """
 
 from __future__ import annotations
@@ -39,6 +45,84 @@ from tinygrad_edu.data import make_moons
 from tinygrad_edu.functional import cross_entropy
 
 Step = Callable[[int], float]
+
+
+def limit_blas_threads() -> str:
+    """One BLAS thread for the whole process (threadpoolctl); says what was set."""
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        return "BLAS threads: the library's default (threadpoolctl is not installed)"
+    threadpool_limits(limits=1)
+    kernels = sorted(
+        {f"{i['internal_api']} {i.get('architecture', '')}" for i in threadpool_info()}
+    )
+    return f"BLAS: {', '.join(kernels)}, 1 thread"
+
+
+def layers(model: nn.MLP) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The model's parameters as (W, b) per layer, W of shape (nout, nin)."""
+    found = []
+    for layer in model.layers:
+        rows = [[p.data for p in neuron.w] + [neuron.b.data] for neuron in layer.neurons]
+        array = np.array(rows)
+        found.append((array[:, :-1].copy(), array[:, -1].copy()))
+    return found
+
+
+def numpy_demo_step(model: nn.MLP, X: Any, y: Sequence[int]) -> Step:
+    """micrograd's demo step written by hand in numpy: relu layers, max-margin loss + 1e-4 L2,
+    SGD with lr 1.0 - 0.9 k / 100; the floor the compiled replay is measured against."""
+    params = layers(model)
+    X_, y_ = np.array(X, dtype=np.float64), np.array(y, dtype=np.float64)[:, None]
+
+    def step(k: int) -> float:
+        (W1, b1), (W2, b2), (W3, b3) = params
+        z1 = X_ @ W1.T + b1
+        h1 = np.maximum(z1, 0.0)
+        z2 = h1 @ W2.T + b2
+        h2 = np.maximum(z2, 0.0)
+        score = h2 @ W3.T + b3
+        margin = 1.0 - y_ * score
+        n = len(X_)
+        reg = sum(float(np.sum(W * W) + np.sum(b * b)) for W, b in params)
+        loss = float(np.sum(np.maximum(margin, 0.0))) / n + 1e-4 * reg
+        g3 = -(y_ * (margin > 0)) / n
+        g2 = (g3 @ W3) * (z2 > 0)
+        g1 = (g2 @ W2) * (z1 > 0)
+        lr = 1.0 - 0.9 * k / 100
+        for W, b, g, h in ((W3, b3, g3, h2), (W2, b2, g2, h1), (W1, b1, g1, X_)):
+            W -= lr * (g.T @ h + 2e-4 * W)
+            b -= lr * (g.sum(axis=0) + 2e-4 * b)
+        return loss
+
+    return step
+
+
+def numpy_batch_step(model: nn.MLP, X: np.ndarray, labels: np.ndarray) -> Step:
+    """The digits- or MNIST-shaped step written by hand in numpy: a relu layer, softmax
+    cross-entropy (mean), SGD with lr 0.1; the floor of the compiled replay."""
+    (W1, b1), (W2, b2) = layers(model)
+    n = len(X)
+    rows = np.arange(n)
+
+    def step(k: int) -> float:
+        z1 = X @ W1.T + b1
+        h1 = np.maximum(z1, 0.0)
+        z2 = h1 @ W2.T + b2
+        shifted = z2 - z2.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(shifted).sum(axis=1))
+        loss = float(np.mean(log_norm - shifted[rows, labels]))
+        g2 = np.exp(shifted - log_norm[:, None])
+        g2[rows, labels] -= 1.0
+        g2 /= n
+        g1 = (g2 @ W2) * (z1 > 0)
+        for W, b, g, h in ((W2, b2, g2, h1), (W1, b1, g1, X)):
+            W -= 0.1 * (g.T @ h)
+            b -= 0.1 * g.sum(axis=0)
+        return loss
+
+    return step
 
 
 def svm_loss(model: nn.MLP, X: Any, y: Sequence[int]) -> Value:
@@ -93,6 +177,7 @@ def demo_steps(samples: int) -> tuple[dict[str, Step], Program]:
         "micrograd": lambda k: svm_step(Micro, theirs, X, y, k),
         "interpreter": lambda k: svm_step(Value, interpreted, X, y, k),
         "compiled": compiled_step(fast, model.parameters(), (X, y), lambda k: 1.0 - 0.9 * k / 100),
+        "numpy (floor)": numpy_demo_step(model, X, y),
     }
     return steps, fast.program(X, y)
 
@@ -124,6 +209,7 @@ def batch_steps(nin: int, batch: int, classes: int) -> tuple[dict[str, Step], Pr
     steps = {
         "interpreter": interpreter_step,
         "compiled": compiled_step(fast, model.parameters(), (X, labels), lambda k: 0.1),
+        "numpy (floor)": numpy_batch_step(model, X, labels),
     }
     return steps, fast.program(X, labels)
 
@@ -149,6 +235,17 @@ def run(steps: dict[str, Step], counts: dict[str, int], block: int) -> tuple[Run
 def difference(losses: list[float], reference: list[float]) -> float:
     """The largest relative difference between two runs' losses, step by step."""
     return max(abs(a - b) / max(abs(b), 1e-300) for a, b in zip(losses, reference))
+
+
+def floor_row(name: str, compiled: float, floor: float, target: int) -> list[str]:
+    """A row of the table of ratios to the floor: compiled and numpy times, their ratio."""
+    return [
+        name,
+        f"{compiled * 1e3:,.2f}",
+        f"{floor * 1e3:,.3f}",
+        f"{compiled / floor:,.1f}x",
+        f"<= {target}x",
+    ]
 
 
 def program_row(
@@ -178,6 +275,7 @@ def main(argv: list[str] | None = None) -> str:
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
     args = parser.parse_args(argv)
+    blas = limit_blas_threads()
     samples, digits, mnist, batch = (100, 64, 784, 100) if not args.quick else (10, 8, 20, 5)
 
     steps, demo = demo_steps(samples)
@@ -196,6 +294,7 @@ def main(argv: list[str] | None = None) -> str:
     demo_table = table(
         ["engine", "ms per step (median)", "speed-up", "max loss difference (relative)"], rows
     )
+    floors = [floor_row("A: micrograd's demo", medians["compiled"], medians["numpy (floor)"], 8)]
     programs = [
         program_row(
             "micrograd's demo",
@@ -205,24 +304,36 @@ def main(argv: list[str] | None = None) -> str:
             difference(losses["compiled"], losses["interpreter"]),
         )
     ]
+    losses_floor_demo, losses_interpreter_demo = losses["numpy (floor)"], losses["interpreter"]
     del steps, seconds, losses
     for name, nin in (("digits-shaped", digits), ("MNIST-shaped", mnist)):
         gc.collect()
         steps, program = batch_steps(nin, batch, 10 if not args.quick else 3)
+        compiled_count = max(args.compiled_steps, args.batch_steps)
         counts = {
             "interpreter": args.batch_steps,
-            "compiled": max(args.compiled_steps, args.batch_steps),
+            "compiled": compiled_count,
+            "numpy (floor)": compiled_count,
         }
         seconds, losses = run(steps, counts, block=counts["compiled"])
+        compiled = statistics.median(seconds["compiled"])
         programs.append(
             program_row(
                 name,
                 program,
                 statistics.median(seconds["interpreter"]),
-                statistics.median(seconds["compiled"]),
+                compiled,
                 difference(losses["compiled"], losses["interpreter"]),
             )
         )
+        floor = statistics.median(seconds["numpy (floor)"])
+        target = 10 if nin == digits else 12
+        label = f"{'B' if nin == digits else 'C'}: {name}"
+        floors.append(floor_row(label, compiled, floor, target))
+        floor_diff = difference(
+            losses["numpy (floor)"][: len(losses["interpreter"])], losses["interpreter"]
+        )
+        floors[-1].append(f"{floor_diff:.1e}")
         del steps, seconds, losses, program
     header = [
         "step",
@@ -235,14 +346,28 @@ def main(argv: list[str] | None = None) -> str:
         "speed-up",
         "max loss difference (relative)",
     ]
+    floors[0].append(f"{difference(losses_floor_demo, losses_interpreter_demo):.1e}")
     report = (
-        f"Compiled replay ({machine()})\n\n"
+        f"Compiled replay ({machine()}; {blas})\n\n"
         f"micrograd's demo step: moons, {samples} samples, MLP 2-16-16-1, max-margin loss + L2,"
         f" SGD; {n} steps per engine in alternating blocks of 10\n\n"
         + demo_table
         + f"\n\nThe compiled programs (digits- and MNIST-shaped: batch {batch}, softmax"
         f" cross-entropy; {args.batch_steps} interpreter steps, {counts['compiled']} compiled)\n\n"
         + table(header, programs)
+        + "\n\nThe whole training step against the same step written by hand in numpy"
+        " (the floor)\n\n"
+        + table(
+            [
+                "workload",
+                "compiled (ms per step)",
+                "numpy floor (ms per step)",
+                "compiled / floor",
+                "target",
+                "floor's max loss difference to the interpreter",
+            ],
+            floors,
+        )
     )
     print(report)
     return report
