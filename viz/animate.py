@@ -18,6 +18,7 @@ backward_frames, caption_fonts, Frame, Step, ...`` keeps working.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import math
@@ -65,6 +66,11 @@ ANIMATION_FORMATS = (".html", ".gif")
 
 PLAYER_AS = ("text/html", "image/png")
 """What Jupyter stores for an inline player: the player, and its first frame as PNG beside it."""
+
+FIRST_FRAME_ALT = (
+    "The computation graph before the backward pass: the first frame of the player, which plays"
+    " once the notebook is trusted or run."
+)
 
 NOTEBOOK_WIDTH = 900
 """The width, in pixels, a player in a notebook is sized for (its height follows from it)."""
@@ -255,15 +261,26 @@ class Animation:
         exclude: Iterable[str] | None = None,
         **_: Any,
     ) -> dict[str, str | bytes]:
-        """The player (text/html) and, beside it, its first frame as a picture (image/png, at
-        96 dots per inch): what a notebook shows where the player cannot run, opened before it
-        is run (untrusted, so no HTML is shown) or in a viewer without scripts."""
+        """The player (text/html) and its first frame, the forward pass, as a picture (image/png,
+        at 96 dots per inch), for where the player cannot run.
+
+        A notebook opened before it runs is untrusted, and JupyterLab then still shows the HTML,
+        but sanitized: the iframe is removed. So the HTML also holds the picture, as an
+        ``<img hidden>`` before the player: hidden where the player runs; the sanitizer drops the
+        ``hidden`` attribute with the iframe, and the picture is what is left. A viewer that
+        shows no HTML at all shows the image/png.
+        """
         wanted = requested(PLAYER_AS, include, exclude)
+        picture = fewer_colors(self._movie.png(96))
         bundle: dict[str, str | bytes] = {}
         if "text/html" in wanted:
-            bundle["text/html"] = self._repr_html_()
+            data = base64.b64encode(picture).decode("ascii")
+            bundle["text/html"] = (
+                f'<img hidden src="data:image/png;base64,{data}" alt="{FIRST_FRAME_ALT}">'
+                + self._repr_html_()
+            )
         if "image/png" in wanted:
-            bundle["image/png"] = fewer_colors(self._movie.png(96))
+            bundle["image/png"] = picture
         return bundle
 
     def __repr__(self) -> str:
