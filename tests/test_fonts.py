@@ -156,14 +156,19 @@ def test_without_fontconfig_a_known_family_in_matplotlibs_list_is_used(
     assert matplotlib.rcParams["font.family"] == ["DejaVu Sans", "Microsoft JhengHei"]
 
 
-def test_calling_it_again_adds_nothing(rc: None) -> None:
+def test_the_font_is_added_from_its_file_once(rc: None) -> None:
     from matplotlib import font_manager
 
     chinese_font_files()
-    first = fonts.use_cjk_font()
-    count = len(font_manager.fontManager.ttflist)
-    assert fonts.use_cjk_font() == first
-    assert len(font_manager.fontManager.ttflist) == count
+    found = fonts.find_cjk_font()
+    assert found is not None
+    manager = font_manager.fontManager
+    manager.ttflist = [font for font in manager.ttflist if font.fname != found.file]  # stale
+    assert fonts.use_cjk_font() == found.family
+    added = [font.name for font in manager.ttflist if font.fname == found.file]
+    assert found.family in added
+    assert fonts.use_cjk_font() == found.family  # a notebook cell run again
+    assert [font.name for font in manager.ttflist if font.fname == found.file] == added
 
 
 def test_viz_imports_without_matplotlib() -> None:
