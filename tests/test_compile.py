@@ -1046,10 +1046,10 @@ def test_print_shows_the_program_one_line_per_step_like_a_jaxpr() -> None:
         lines[2]
         == f"  reads  parameters[{len(program.parameters)}]  inputs[70]  drawn[0]  constants[1]"
     )
-    # the first step: every sample's products with the first layer's weights, at once
+    # the first step: the first layer's weighted sums, 10 samples x 6 neurons, one matmul
     assert re.match(
-        r"  s1 = \*\[240\] parameters\[240\] inputs\[240\] +"
-        r"# 240 '\*' nodes at depth 1 of <lambda>/MLP/layers\.0$",
+        r"  s1 = matmul\[10x6\] parameters\[60\] \+ inputs\[40\] @ parameters\[24\]ᵀ"
+        r" +\(10x4 @ 4x6\) +# 240 '\*' and 240 '\+' nodes at depth 5 of <lambda>/MLP/layers\.0$",
         lines[3],
     )
     # the loss summed sample after sample: narrow, so node by node
@@ -1057,8 +1057,100 @@ def test_print_shows_the_program_one_line_per_step_like_a_jaxpr() -> None:
         r"scalars\[\d+\] +# \d+ nodes \(\+ ×\d+, / ×1\) at depths \d+-\d+, node by node", listing
     )
     # every node that is not a leaf is in exactly one step
-    steps = [line for line in lines if line.startswith("  s")]
-    sizes = [int(re.search(r"\[([\d,]+)\]", line)[1].replace(",", "")) for line in steps]  # type: ignore[index]
+    counts = [int(n.replace(",", "")) for n in re.findall(r"# ([\d,]+) ", listing)]
+    counts += [int(n.replace(",", "")) for n in re.findall(r"and ([\d,]+) '\+' nodes", listing)]
     leaves = len(program.parameters) + program.inputs + program.drawn + program.constants
-    assert sum(sizes) == program.nodes - leaves
+    assert sum(counts) == program.nodes - leaves
     assert lines[-1].startswith("  gives  s")
+
+
+# --- layers as matrix products --------------------------------------------------------------------
+
+
+def _hand_written_layer(W: list[list[Value]], b: list[Value]) -> Callable[..., list[Value]]:
+    """A layer written by hand, as a learner writes it: no nn, no scope."""
+
+    def fn(X: Any) -> list[Value]:
+        return [
+            sum((w * x for w, x in zip(row, sample)), bias).tanh()  # type: ignore[misc]
+            for sample in X
+            for row, bias in zip(W, b)
+        ]
+
+    return fn
+
+
+def test_a_dense_multiply_add_grid_written_by_hand_is_one_matrix_product() -> None:
+    rng = np.random.default_rng(0)
+    W = [[Value(v) for v in row] for row in rng.normal(size=(5, 7))]
+    b = [Value(v) for v in rng.normal(size=5)]
+    fn = _hand_written_layer(W, b)
+    fast = tinygrad_edu.compile(lambda X: sum(fn(X)))
+    X = rng.normal(size=(9, 7))
+    ops = [step.op for step in fast.program(X).schedule]
+    assert ops.count("matmul") == 1 and "*" not in ops  # 9 x 5 sums of 7 products
+    params = [w for row in W for w in row] + b
+    assert_same(lambda X: sum(fn(X)), params, X)
+
+
+def test_an_incomplete_grid_stays_node_by_node_and_agrees() -> None:
+    rng = np.random.default_rng(1)
+    W = [[Value(v) for v in row] for row in rng.normal(size=(5, 7))]
+    b = [Value(v) for v in rng.normal(size=5)]
+    full = _hand_written_layer(W, b)
+
+    def fn(X: Any) -> Value:
+        return sum(full(X)[:-1])  # type: ignore[return-value]  # one sum less: not a grid
+
+    X = rng.normal(size=(9, 7))
+    assert "matmul" not in [step.op for step in tinygrad_edu.compile(fn).program(X).schedule]
+    assert_same(fn, [w for row in W for w in row] + b, X)
+
+
+@pytest.mark.parametrize("odd", [math.inf, -math.inf, math.nan, 0.0])
+def test_a_grid_backward_with_infinities_follows_backwards_zero_rule(odd: float) -> None:
+    rng = np.random.default_rng(2)
+    W = [[Value(v) for v in row] for row in rng.normal(size=(4, 6))]
+    b = [Value(v) for v in rng.normal(size=4)]
+    W[1][2].data = 0.0  # a zero weight meets an infinite input: passes nothing on
+    fn = _hand_written_layer(W, b)
+    X = rng.normal(size=(8, 6))
+    X[3, 2] = odd
+    params = [w for row in W for w in row] + b
+    assert_same(lambda X: sum(v.relu() for v in fn(X)), params, X)
+
+
+def test_each_result_of_a_grid_backpropagates_its_own_gradients() -> None:
+    rng = np.random.default_rng(3)
+    W = [[Value(v) for v in row] for row in rng.normal(size=(4, 6))]
+    b = [Value(v) for v in rng.normal(size=4)]
+    fn = _hand_written_layer(W, b)
+    X = rng.normal(size=(8, 6))
+    X[0, 0] = math.inf  # only the first sample's results see it
+    params = [w for row in W for w in row] + b
+    fast = tinygrad_edu.compile(fn)
+    for k in (5, 31):  # a result of a finite sample, of another neuron
+        zero(params)
+        fast(X)[k].backward()
+        got = grads(params)
+        zero(params)
+        interpreted(fn)(X)[k].backward()
+        assert all(agree(g, w) for g, w in zip(got, grads(params))), k
+
+
+def test_check_compares_a_program_with_grids_and_names_a_frozen_constant() -> None:
+    model = nn.MLP(6, [8, 2], rng=random.Random(0))
+    X = np.random.default_rng(0).normal(size=(12, 6))
+    shift = [0.0]
+
+    def fn(X: Any) -> Value:
+        return sum(v for row in X for v in model(row)) + Value(shift[0])  # type: ignore[no-any-return]
+
+    fast = tinygrad_edu.compile(fn, check=True)
+    assert "matmul" in [step.op for step in fast.program(X).schedule]
+    fast(X)
+    shift[0] = 1.0
+    with pytest.raises(
+        RuntimeError, match=r"a constant made inside fn, is 1\.0 in the interpreter"
+    ):
+        fast(X)

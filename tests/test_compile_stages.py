@@ -13,6 +13,7 @@ import numpy as np
 from tinygrad_edu import Value, nn
 from tinygrad_edu.compile import NARROW, Program
 from tinygrad_edu.compile.graph import depths, read_graph
+from tinygrad_edu.compile.grids import MINIMUM, find_grids
 from tinygrad_edu.compile.schedule import Group, Scalars, make_groups, plan
 from tinygrad_edu.compile.trace import flat_floats, modules_reached, roots, run, structure_of
 
@@ -117,3 +118,20 @@ def test_a_program_replays_forward_and_backward_on_arrays_of_its_own() -> None:
     assert program.results(second).tolist() == [1.0 * sum(range(20))]
     program.backward(0, first)  # the first call's own values
     assert w.grad == sum(range(20))
+
+
+# --- between graph arrays and the schedule: grids ----------------------------------------------
+
+
+def test_a_layers_weighted_sums_are_found_as_a_grid_of_samples_by_neurons() -> None:
+    model = nn.MLP(8, [6, 1], rng=random.Random(0))
+    X = np.random.default_rng(0).normal(size=(5, 8))
+    traced = run(lambda X: [model(row) for row in X], (X,), "f")
+    graph = read_graph(roots(traced), traced.made_here)
+    (grid,) = find_grids(graph, depths(graph.a, graph.b))  # the last layer: 5 x 1 x 6 < MINIMUM
+    assert grid.ends.shape == (5, 6) and grid.u.shape == (6, 8) and grid.v.shape == (5, 8)
+    first = model.layers[0].neurons
+    assert [graph.nodes[i] for i in grid.u[2]] == list(first[2].w)  # row j: neuron j's weights
+    assert all(graph.nodes[i] is first[j].b for j, i in enumerate(grid.bias[3]))
+    assert grid.inner.size == 5 * 6 * (8 + 7)  # the products and all but the last partial sum
+    assert MINIMUM > 5 * 1 * 6

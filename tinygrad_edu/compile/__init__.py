@@ -16,6 +16,8 @@ alone:
 
 * :mod:`.trace`: ``fn`` run once by the interpreter on Values made from the arguments' floats;
 * :mod:`.graph`: the graph it built, read into arrays in topological order (graph arrays);
+* :mod:`.grids`: dense multiply-add grids (a layer's weighted sums, however they were
+  written) found in the arithmetic, each to be replayed as matrix products;
 * :mod:`.schedule`: the nodes grouped by depth and operation, each group one vectorised step;
 * :mod:`.program`: the steps run over a value array, forward and backward, at every call;
 * :mod:`.function`: ``compile`` and the compiled function, which keeps a program per key.

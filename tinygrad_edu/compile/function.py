@@ -231,8 +231,10 @@ def compile(fn: Callable[..., Any], *, check: bool = False) -> Compiled:
     Values. ``fast(*args)`` returns the same structure, each a Value holding the result's
     ``data`` whose ``backward()`` adds d(result)/d(parameter) into every parameter's ``.grad``,
     as ``backward()`` on the interpreted graph would (to about 1e-15 relative; ``+ - * /`` and
-    the piecewise-linear operations give bit-identical values). Under ``no_grad`` the results
-    are plain leaves: forward only.
+    the piecewise-linear operations give bit-identical values, except the sums of a dense
+    multiply-add grid, which a matrix product adds in BLAS's order). Under ``no_grad`` the
+    results are plain leaves: forward only. ``print(fast)`` lists the program of its latest
+    call, step by step.
 
     ``args`` are numbers, lists or tuples of them, and numpy arrays of numbers. Every float is
     an input: ``fn`` receives it as a Value, in the same container (a float array becomes an

@@ -18,7 +18,7 @@ from ..engine import Value, local_derivatives
 from ..hooks import Sampler, Update, sample
 from ..ops import OPS, Op
 from .graph import INDEX, Graph, everywhere, reachable, read_graph
-from .schedule import Group, Scalars, Step, make_groups, plan, positions_of
+from .schedule import Group, MatMul, Scalars, Step, make_groups, plan, positions_of
 from .trace import Run, drawn_leaves, drawn_numbers, recorded_in, roots
 
 RTOL, ATOL = 1e-9, 1e-12
@@ -117,6 +117,9 @@ class Program:
         self._constant_data = graph.data[constants]
         self._groups = make_groups(graph, position, leaves.size, len(parameters))
         self._plan = plan(self._groups)
+        # The products and partial sums that matrix products stand for are numbered last, and
+        # have no place in a call's arrays: nothing reads them.
+        self._fused_from = self._groups[-1].stop if self._groups else n
         results = len(run.results)
         self._outputs = position[graph.outputs[:results]]
         # What to update after every forward pass: (where the observed nodes are, update).
@@ -139,16 +142,19 @@ class Program:
     @property
     def schedule(self) -> list[Step]:
         """The program's vectorised operations in the order they run (forward)."""
-        return [Step(g.depth, g.op, g.stop - g.start) for g in self._groups]
+        return [Step(g.depth, g.op, g.size) for g in self._groups]
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the program's arrays: values, gradients, index arrays and the rest."""
         # a call's values and its backward pass's gradients: 8 bytes per node each
-        arrays: list[Any] = [np.empty(n, np.float64) for n in (self.nodes, self.nodes)]
+        arrays: list[Any] = [np.empty(n, np.float64) for n in (self._fused_from,) * 2]
         arrays += [self._constant_data, self._outputs, self._input_slots]
         arrays += [self._drawn_slots, *(where for where, _ in self._observe)]
         for group in self._groups:
+            if isinstance(group, MatMul):
+                arrays += [group.u, group.v, group.bias]
+                continue
             for each in group.inputs:
                 arrays += [each.read, each.order, each.starts, each.targets]
         arrays += list(self._reach.values())
@@ -212,7 +218,7 @@ class Program:
         nothing changed: no observer has run, and no earlier call's values are touched."""
         if drawn is None:
             drawn = self.draw()
-        values = np.empty(self.nodes, np.float64)
+        values = np.empty(self._fused_from, np.float64)
         values[self._constant_slots] = self._constant_data
         start, stop = 0, len(self.parameters)
         values[start:stop] = np.fromiter(map(_data, self.parameters), np.float64, stop)
@@ -256,7 +262,7 @@ class Program:
     def backward(self, output: int, values: np.ndarray) -> None:
         """Add d(result ``output``)/d(parameter) into every parameter's ``.grad``: the chain rule
         group by group in reverse, on the ``values`` of the call that gave the result."""
-        grads = np.zeros(self.nodes, np.float64)
+        grads = np.zeros(self._fused_from, np.float64)
         seed = int(self._outputs[output])
         grads[seed] = 1.0
         reach = self._reached_from(seed)
@@ -291,15 +297,20 @@ class Program:
         if len(set(self._outputs.tolist())) == 1 and not self._observe:
             return None
         if seed not in self._reach:
-            reach = np.zeros(self.nodes, bool)
+            reach = np.zeros(self._fused_from, bool)
             reach[seed] = True
             for group in reversed(self._groups):
                 reached = reach[group.start : group.stop]
-                if reached.any():
+                if isinstance(group, MatMul):
+                    grid = reached.reshape(group.S, group.J)
+                    reach[group.u[grid.any(axis=0)]] = True
+                    reach[group.v[grid.any(axis=1)]] = True
+                    reach[group.bias[grid]] = True
+                elif reached.any():
                     for each in group.inputs:
                         reach[positions_of(each.read)[reached]] = True
             # An observed statistic is usually on the way to the loss: then nothing is masked.
-            operations = self._groups[0].start if self._groups else self.nodes
+            operations = self._groups[0].start if self._groups else self._fused_from
             self._reach[seed] = None if reach[operations:].all() else reach
         return self._reach[seed]
 
@@ -329,14 +340,27 @@ class Program:
         results = self.results(values)
         if not others and _close(results, graph.data[graph.outputs[: len(run.results)]]):
             return
-        replayed = values[layout.position] if same_size else None
+        replayed = None
+        if same_size:  # what the grids stand for is not computed: taken as it should be
+            fused = layout.position >= self._fused_from
+            replayed = np.where(fused, graph.data, values[np.where(fused, 0, layout.position)])
         difference = _first_difference(layout, graph, replayed, run, self.parameters)
         raise RuntimeError(f"{_FROZEN}: {difference}")
 
 
-def _listed(k: int, step: Group | Scalars, regions: list[tuple[str, int, int]]) -> str:
+def _listed(k: int, step: Group | MatMul | Scalars, regions: list[tuple[str, int, int]]) -> str:
     """One line of a program's listing: ``s3 = relu[1,000] s2[1,000]  # 1,000 relu nodes...``."""
     size = step.stop - step.start
+    if isinstance(step, MatMul):
+        S, J, K = step.S, step.J, step.K
+        what = f"{S * J * K:,} '*' and {S * J * K:,} '+' nodes at depth {step.depth}"
+        reads = _read(regions, step.v)
+        line = (
+            f"s{k} = matmul[{S}x{J}] {_read(regions, step.bias)} + {reads}"
+            f" @ {_read(regions, step.u)}ᵀ  ({S}x{K} @ {K}x{J})"
+        )
+        scope = f" of {step.scope}" if step.scope else ""
+        return f"  {line:<48} # {what}{scope}"
     if isinstance(step, Scalars):
         ops = ", ".join(f"{name} ×{count:,}" for name, count in step.counts.items())
         low, high = step.depths

@@ -21,6 +21,7 @@ from ..engine import local_derivatives_at
 from ..ops import OPS, PARTIAL
 from ..scalars import is_number
 from .graph import INDEX, Graph, depths
+from .grids import Grid, find_grids
 
 
 class Step(NamedTuple):
@@ -66,6 +67,11 @@ class Group(NamedTuple):
     constant: tuple[float, ...] | None  # the local derivatives, where the rule is a constant
     needed: bool
     scope: str  # where its nodes were recorded: the scope path they share ("" for none)
+
+    @property
+    def size(self) -> int:
+        """How many nodes it computes."""
+        return self.stop - self.start
 
     def forward(self, values: np.ndarray) -> None:
         """values[start:stop] = op(values[a], values[b]): the group's nodes at once."""
@@ -227,13 +233,21 @@ def _scatter(grads: np.ndarray, into: _Input, c: np.ndarray) -> None:
         grads[into.targets] += np.add.reduceat(sorted_c, into.starts)
 
 
-def make_groups(graph: Graph, position: np.ndarray, start: int, n_parameters: int) -> list[Group]:
-    """The groups of nodes of one depth and one operation, in order of depth, numbered from
-    ``start`` on in ``position`` (which already places the leaves), with their index arrays."""
+def make_groups(
+    graph: Graph, position: np.ndarray, start: int, n_parameters: int
+) -> list[Group | MatMul]:
+    """The steps of the program in order of depth: each dense multiply-add grid as a
+    :class:`MatMul` (see :mod:`.grids`), then groups of the other nodes of one depth and one
+    operation, numbered from ``start`` on in ``position`` (which already places the leaves),
+    with their index arrays. The products and partial sums a grid stands for are numbered last:
+    nothing reads them."""
     depth = depths(graph.a, graph.b)
-    operations = np.flatnonzero(graph.op != 0)
-    if operations.size == 0:  # fn returned leaves
-        return []
+    grids = sorted(find_grids(graph, depth), key=lambda grid: grid.depth)
+    operations = graph.op != 0
+    for each in grids:
+        operations[each.inner] = False
+        operations[each.ends.ravel()] = False
+    operations = np.flatnonzero(operations)
     key = depth[operations].astype(np.int64) * len(graph.names) + graph.op[operations]
     by_key = np.argsort(key, kind="stable")
     members_all, key = operations[by_key], key[by_key]
@@ -242,9 +256,16 @@ def make_groups(graph: Graph, position: np.ndarray, start: int, n_parameters: in
     # requires[i]: some parameter is among node i's ancestors, so a gradient must reach it
     requires = np.zeros(graph.op.size, bool)
     requires[:n_parameters] = True
-    groups = []
+    steps: list[Group | MatMul] = []
+    pending = iter(grids)
+    grid: Grid | None = next(pending, None)
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         members = members_all[lo:hi]
+        while grid is not None and (members.size == 0 or grid.depth <= depth[members[0]]):
+            steps.append(MatMul(graph, grid, position, start, requires))
+            start, grid = steps[-1].stop, next(pending, None)
+        if members.size == 0:
+            continue
         name = graph.names[int(graph.op[members[0]])]
         reads = [position[graph.a[members]]]
         if OPS[name].arity == 2:
@@ -258,7 +279,7 @@ def make_groups(graph: Graph, position: np.ndarray, start: int, n_parameters: in
         position[members[by_input]] = np.arange(start, stop)
         needed = [bool(requires[r].any()) for r in reads]
         requires[start:stop] = np.logical_or.reduce([requires[r] for r in reads])
-        groups.append(
+        steps.append(
             Group(
                 name,
                 int(depth[members[0]]),
@@ -273,7 +294,119 @@ def make_groups(graph: Graph, position: np.ndarray, start: int, n_parameters: in
             )
         )
         start = stop
-    return groups
+    while grid is not None:
+        steps.append(MatMul(graph, grid, position, start, requires))
+        start, grid = steps[-1].stop, next(pending, None)
+    inner = [each.inner for each in grids]
+    if inner:
+        fused = np.concatenate(inner)
+        position[fused] = np.arange(start, start + fused.size)
+    return steps
+
+
+class MatMul:
+    """A dense grid of running sums, replayed as matrix products (see :mod:`.grids`):
+    forward ``out = B + V @ Uᵀ``; backward ``dU += Gᵀ @ V``, ``dV += G @ U``, ``dB += G``.
+
+    Its S·J results fill values[start:stop] (sample by sample); U, V and B are read where
+    their nodes are. When a gradient or an operand is inf or nan (or only some results are
+    wanted), the backward pass takes the exact path instead, product by product, so that a
+    local derivative of 0 passes nothing on, as in ``backward()``."""
+
+    op = "matmul"
+
+    def __init__(
+        self, graph: Graph, grid: Grid, position: np.ndarray, start: int, requires: np.ndarray
+    ) -> None:
+        self.S, self.J, self.K = (
+            int(grid.ends.shape[0]),
+            int(grid.ends.shape[1]),
+            int(grid.u.shape[1]),
+        )
+        self.depth = grid.depth
+        self.start, self.stop = start, start + self.S * self.J
+        self.u, self.v, self.bias = position[grid.u], position[grid.v], position[grid.bias]
+        position[grid.ends.ravel()] = np.arange(self.start, self.stop)
+        self.needs = (bool(requires[self.u].any()), bool(requires[self.v].any()))
+        self.needs_bias = bool(requires[self.bias].any())
+        requires[self.start : self.stop] = any(self.needs) or self.needs_bias
+        self.unique = (_distinct(self.u), _distinct(self.v))
+        # a bias per neuron, the same for every sample: its gradient is a column sum
+        self.bias_by_column = bool((self.bias == self.bias[:1]).all()) and _distinct(self.bias[0])
+        first, last = graph.nodes[int(grid.ends[0, 0])], graph.nodes[int(grid.ends[-1, -1])]
+        self.scope = _shared(first.scope, last.scope)
+
+    def forward(self, values: np.ndarray) -> None:
+        with np.errstate(all="ignore"):  # + and * never raise: inf * 0 is nan, as for floats
+            out = values[self.bias] + values[self.v] @ values[self.u].T
+        values[self.start : self.stop] = out.ravel()
+
+    def backward(self, values: np.ndarray, grads: np.ndarray, reach: np.ndarray | None) -> None:
+        G = grads[self.start : self.stop].reshape(self.S, self.J)
+        U, V = values[self.u], values[self.v]
+        # A sum is finite when every entry is (or, rarely, overflows: then the exact path, too).
+        if not all(math.isfinite(np.add.reduce(x, None)) for x in (G, U, V)):
+            reached = None if reach is None else reach[self.start : self.stop]
+            self._exactly(grads, G, U, V, reached)
+            return
+        if self.needs[0]:
+            _add(grads, self.u, G.T @ V, self.unique[0])
+        if self.needs[1]:
+            _add(grads, self.v, G @ U, self.unique[1])
+        if self.needs_bias:
+            if self.bias_by_column:
+                grads[self.bias[0]] += G.sum(axis=0)
+            else:
+                np.add.at(grads, self.bias, G)
+
+    def _exactly(
+        self,
+        grads: np.ndarray,
+        G: np.ndarray,
+        U: np.ndarray,
+        V: np.ndarray,
+        reached: np.ndarray | None,
+    ) -> None:
+        """The backward pass product by product, with ``backward()``'s conventions: every
+        product and partial sum of result (s, j) has gradient G[s, j] (the rule of + is 1),
+        a product passes v·g to u and u·g to v, or nothing where v (or u) is 0; a result that
+        ``reached`` leaves out passes nothing."""
+        with np.errstate(all="ignore"):
+            g = (
+                G[:, :, None]
+                if reached is None
+                else np.where(reached.reshape(G.shape), G, 0.0)[:, :, None]
+            )
+            passes = np.ones(G.shape, bool) if reached is None else reached.reshape(G.shape)
+            if self.needs[0]:
+                c = np.where(V[:, None, :] == 0, 0.0, V[:, None, :] * g)
+                _add(
+                    grads, self.u, np.where(passes[:, :, None], c, 0.0).sum(axis=0), self.unique[0]
+                )
+            if self.needs[1]:
+                c = np.where(U[None, :, :] == 0, 0.0, U[None, :, :] * g)
+                _add(
+                    grads, self.v, np.where(passes[:, :, None], c, 0.0).sum(axis=1), self.unique[1]
+                )
+            if self.needs_bias:
+                np.add.at(grads, self.bias, np.where(passes, G, 0.0))
+
+    @property
+    def size(self) -> int:
+        """How many scalar nodes it stands for: S·J·K products and as many additions."""
+        return 2 * self.S * self.J * self.K
+
+
+def _distinct(positions: np.ndarray) -> bool:
+    return bool(np.unique(positions).size == positions.size)
+
+
+def _add(grads: np.ndarray, where: np.ndarray, amounts: np.ndarray, distinct: bool) -> None:
+    """grads[where] += amounts, adding up where a position repeats."""
+    if distinct:
+        grads[where] += amounts
+    else:
+        np.add.at(grads, where, amounts)
 
 
 def _shared(first: str, last: str) -> str:
@@ -377,13 +510,13 @@ class Scalars:
             grads[where] += np.fromiter(below.values(), np.float64, len(below))
 
 
-def plan(groups: list[Group]) -> list[Group | Scalars]:
-    """The groups as they run: each run of consecutive narrow groups joined into one
+def plan(groups: list[Group | MatMul]) -> list[Group | MatMul | Scalars]:
+    """The steps as they run: each run of consecutive narrow groups joined into one
     :class:`Scalars`, the others vectorised as they are."""
-    plan: list[Group | Scalars] = []
+    plan: list[Group | MatMul | Scalars] = []
     run: list[Group] = []
     for group in groups:
-        if group.stop - group.start < NARROW:
+        if isinstance(group, Group) and group.stop - group.start < NARROW:
             run.append(group)
             continue
         if run:
