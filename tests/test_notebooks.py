@@ -119,10 +119,10 @@ def masked_code(source: str) -> list[str]:
 
 def test_every_notebook_has_its_translation() -> None:
     assert [p.name for p in NOTEBOOKS] == sorted(p.name for p in CHINESE.glob("*.ipynb"))
-    assert len(NOTEBOOKS) == 6, [p.name for p in NOTEBOOKS]
+    assert len(NOTEBOOKS) == 10, [p.name for p in NOTEBOOKS]  # the book's chapters 2 to 6
 
 
-@pytest.mark.slow  # a kernel per notebook: about a minute for the twelve
+@pytest.mark.slow  # a kernel per notebook: a few minutes for the twenty
 @pytest.mark.parametrize("path", EVERY, ids=name)
 def test_notebook_runs_from_a_fresh_kernel_and_draws_a_graph(path: Path, kernel_dir: Path) -> None:
     notebook = execute(path, kernel_dir)
