@@ -109,7 +109,8 @@ class Compiled:
         if not self._programs:
             return f"{self!r}, not traced yet: call it, or print(fast.program(*args))"
         program = next(reversed(self._programs.values()))
-        return f"{self!r}, traced {self.traces} time(s); the program of its latest call:\n{program}"
+        listing = program.listing()
+        return f"{self!r}, traced {self.traces} time(s); the program of its latest call:\n{listing}"
 
     def __call__(self, *args: Any) -> Any:
         """fn(*args), replayed: the same structure of Values, holding the results' data.

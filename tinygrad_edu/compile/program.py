@@ -172,9 +172,10 @@ class Program:
             f" {self.nbytes / max(self.nodes, 1):.1f} bytes per node>"
         )
 
-    def __str__(self) -> str:
+    def listing(self) -> str:
         """The program as a listing, like a jaxpr: what it reads, then one line per step (its
-        operation, its shape, the operands it reads and the scalar nodes it stands for)."""
+        operation, its shape, the operands it reads and the scalar nodes it stands for).
+        ``print(fast)`` prints the listing of the latest call's program."""
         regions = self._regions()
         lines = [
             f"program of {self.nodes:,} nodes: {len(self._plan):,} steps"
