@@ -215,7 +215,7 @@ def modules_reached(fn: Callable[..., Any]) -> list[Module]:
     found: dict[int, Module] = {}
     seen: set[int] = set()
     todo: list[Any] = [fn]
-    while todo:
+    while todo and len(seen) < _LOOK_AT:
         x = todo.pop()
         if id(x) in seen:
             continue
@@ -243,6 +243,7 @@ def modules_reached(fn: Callable[..., Any]) -> list[Module]:
 
 
 _LOOK_INTO = 1000  # items of a list or dict looked at for modules (a data set is not a model)
+_LOOK_AT = 100_000  # objects looked at in all: the search ends, whatever fn's globals hold
 
 
 def _attributes(owner: object) -> list[Any]:
