@@ -151,6 +151,45 @@ def test_setup_cell_comes_first_and_names_no_address(path: Path) -> None:
     assert not re.search(r"[a-z]+://", setup.source), "an address the project does not have"
 
 
+def hidden(cell: nbformat.NotebookNode) -> bool:
+    """Collapsed where learners open it: JupyterLab (jupyter.source_hidden), Colab (a form view,
+    titled by its "# @title" line) and Jupyter Book or nbconvert (the hide-input tag)."""
+    metadata = cell.metadata
+    return (
+        metadata.get("jupyter", {}).get("source_hidden") is True
+        and metadata.get("cellView") == "form"
+        and "hide-input" in metadata.get("tags", [])
+        and cell.source.startswith("# @title ")
+    )
+
+
+def printed(cell: nbformat.NotebookNode) -> str:
+    return "".join(o.text for o in cell.outputs if o.output_type == "stream")
+
+
+@pytest.mark.parametrize("path", EVERY, ids=name)
+def test_setup_cell_is_collapsed_and_short(path: Path) -> None:
+    setup = code_cells(read(path))[0]
+    assert hidden(setup)
+    assert len(setup.source.splitlines()) <= 25, "the setup cell grew: keep it to the install"
+
+
+@pytest.mark.parametrize("path", EVERY, ids=name)
+def test_each_exercise_has_a_blank_a_check_and_its_solution_collapsed(path: Path) -> None:
+    """Blank (the learner's ...), check, solution: in the stored clean run the check found the
+    blank and waited, and the solution, run after it, passed the same check."""
+    cells = code_cells(read(path))
+    solutions = [k for k, cell in enumerate(cells) if "solution" in cell.metadata.get("tags", [])]
+    assert solutions, "no exercise"
+    for number, k in enumerate(solutions, start=1):
+        blank, check, solution = cells[k - 2], cells[k - 1], cells[k]
+        assert "..." in blank.source and not hidden(blank)
+        assert check.source.startswith(f"def check_exercise_{number}():")
+        assert solution.source.rstrip().endswith(f"check_exercise_{number}()") and hidden(solution)
+        assert "✓" not in printed(check) and "..." in printed(check), "the blank passed the check"
+        assert "✓" in printed(solution), "the solution did not pass the check"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=name)
 def test_translation_has_the_same_code_apart_from_strings_and_comments(path: Path) -> None:
     english, chinese = read(path), read(CHINESE / path.name)
