@@ -12,7 +12,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -37,17 +37,23 @@ def engines() -> dict[str, Any]:
     return {"tinygrad_edu": tinygrad_edu.Value, "micrograd": micrograd_engine().Value}
 
 
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
+"""What a benchmark can time with: wall-clock seconds, or the CPU seconds of this process (on a
+machine that others share, those depend less on what else runs)."""
+
+
 @contextmanager
-def gc_timer() -> Iterator[list[float]]:
-    """Collects the seconds spent in each run of the cyclic garbage collector in the block."""
+def gc_timer(clock: Callable[[], float] = time.perf_counter) -> Iterator[list[float]]:
+    """Collects the seconds spent in each run of the cyclic garbage collector in the block,
+    timed with ``clock``."""
     spent: list[float] = []
     started: list[float] = []
 
     def callback(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            started.append(time.perf_counter())
+            started.append(clock())
         elif started:
-            spent.append(time.perf_counter() - started.pop())
+            spent.append(clock() - started.pop())
 
     gc.callbacks.append(callback)
     try:

@@ -12,12 +12,13 @@ gives the median step time, the ratio, the share of the steps spent in the cycli
 collector, and the largest difference between the two engines' losses. If PyTorch is
 importable, the same scalar graph built from 0-d float64 tensors is a third row.
 
-    python benchmarks/moons_step.py --separate [--steps 20] ...
+    python benchmarks/moons_step.py --separate [--clock cpu] [--steps 20] ...
 
 runs each engine alone in a process of its own instead, one after the other, and prints the same
 table: no engine's objects are in the other's heap, so each collector scans only its own engine's
 objects, as in a program that uses one engine. (``--engine NAME`` is one such process; ``--json``
-prints its measurements for the parent.)
+prints its measurements for the parent.) ``--clock cpu`` times this process's CPU seconds
+instead of the wall clock's, which depend on what else the machine runs.
 """
 
 from __future__ import annotations
@@ -29,11 +30,10 @@ import random
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
-from common import gc_timer, machine, micrograd_engine, table
+from common import CLOCKS, gc_timer, machine, micrograd_engine, table
 
 from tinygrad_edu import nn
 from tinygrad_edu.data import make_moons
@@ -125,8 +125,11 @@ Measurements = dict[str, dict[str, list[float]]]
 """Per engine: "seconds" and "gc" per timed step, "losses" per step (warm-up included)."""
 
 
-def measure(steps: dict[str, Step], warmup: int, block: int, count: int) -> Measurements:
-    """Run the engines' steps in alternating blocks (the warm-up block untimed)."""
+def measure(
+    steps: dict[str, Step], warmup: int, block: int, count: int, clock: Callable[[], float]
+) -> Measurements:
+    """Run the engines' steps in alternating blocks (the warm-up block untimed), timed with
+    ``clock``."""
     found: Measurements = {name: {"seconds": [], "gc": [], "losses": []} for name in steps}
     blocks = [warmup] + [block] * (count // block)
     if count % block:
@@ -136,10 +139,10 @@ def measure(steps: dict[str, Step], warmup: int, block: int, count: int) -> Meas
             gc.collect()  # what earlier blocks left, the other engine's included: off every clock
             losses = found[name]["losses"]
             for _ in range(size):
-                with gc_timer() as collections:
-                    start = time.perf_counter()
+                with gc_timer(clock) as collections:
+                    start = clock()
                     losses.append(step(len(losses)))
-                    elapsed = time.perf_counter() - start
+                    elapsed = clock() - start
                 if index > 0:  # block 0 is the warm-up: the heap grows, nothing is timed
                     found[name]["seconds"].append(elapsed)
                     found[name]["gc"].append(sum(collections))
@@ -199,6 +202,9 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument(
         "--separate", action="store_true", help="each engine alone in a process of its own"
     )
+    parser.add_argument(
+        "--clock", choices=CLOCKS, default="wall", help="wall-clock or this process's CPU time"
+    )
     parser.add_argument("--engine", help="measure only this engine, in this process")
     parser.add_argument("--json", action="store_true", help="print the measurements as JSON")
     args = parser.parse_args(argv)
@@ -208,21 +214,21 @@ def main(argv: list[str] | None = None) -> str:
     y = [int(2 * label - 1) for label in y_np]
     steps = engine_steps(X, y)
     sizes = ["--steps", str(args.steps), "--block", str(args.block)]
-    sizes += ["--warmup", str(args.warmup), "--samples", str(args.samples)]
+    sizes += ["--warmup", str(args.warmup), "--samples", str(args.samples), "--clock", args.clock]
     if args.separate:
         found = separately(list(steps), sizes)
         how = "each engine alone in its own process"
     else:
         if args.engine is not None:
             steps = {args.engine: steps[args.engine]}
-        found = measure(steps, args.warmup, args.block, args.steps)
+        found = measure(steps, args.warmup, args.block, args.steps, CLOCKS[args.clock])
         if args.json:
             print(json.dumps(found))
             return json.dumps(found)
         how = f"in alternating blocks of {args.block}"
     title = (
         f"micrograd's moons step, {args.samples} samples, MLP 2-16-16-1, {args.steps} steps "
-        f"each after {args.warmup} untimed, {how}"
+        f"each after {args.warmup} untimed, {how}, {args.clock} time"
     )
     text = report(found, title)
     print(text)

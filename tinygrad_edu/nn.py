@@ -48,7 +48,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from .collector import pausing
+from .collector import pause, resume
 from .engine import Parameter, Value
 from .fast import neuron, weighted_sum
 from .hooks import draw, observe
@@ -305,11 +305,17 @@ class Module:
             for parameter_name, p in _nested(name, value, Parameter):
                 p.label = prefix + parameter_name
 
-    @pausing  # the garbage collector sleeps while the graph is built (collector.py says why)
     def __call__(self, x: Any) -> Any:
         """``forward(x)`` inside a scope named by this module, so every node it records says
         which module computed it (``"MLP/layers.0/neurons.3"``)."""
-        return within_scope(self.scope_name, self.forward, x)
+        # The garbage collector sleeps while the graph is built (collector.py says why); pause()
+        # is called here, not through a wrapper, whose packing of the arguments into a tuple
+        # could set off a collection just before.
+        pause()
+        try:
+            return within_scope(self.scope_name, self.forward, x)
+        finally:
+            resume()
 
     def forward(self, x: Any) -> Any:
         """What the module computes from ``x``; every subclass defines it."""

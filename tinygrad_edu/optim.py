@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .collector import paused
+from .collector import pause, resume
 from .engine import Value
 from .scalars import is_number
 
@@ -205,9 +205,12 @@ class Optimizer:
         RuntimeWarning says so, once per optimiser.
         """
         self.steps += 1
-        with paused():  # no garbage-collector runs during the update (collector.py says why)
+        pause()  # no garbage-collector runs during the update (collector.py says why)
+        try:
             for group in self.param_groups:
                 self._update(group)
+        finally:
+            resume()
         if not self._warned:
             self._watch()
 
