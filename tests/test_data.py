@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import http.server
 import math
+import os
 import sys
 import threading
 import tracemalloc
@@ -450,6 +451,33 @@ def test_missing_files_are_downloaded_checked_and_kept(
     for name in NAMES:
         assert (cache / name).read_bytes() == (tmp_path / "mirror" / name).read_bytes()
     assert "train-images-idx3-ubyte.gz" in capsys.readouterr().err  # the progress bar
+
+
+def test_a_download_is_on_disk_before_it_is_renamed_and_the_rename_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power loss never leaves an empty file under the final name: each downloaded file is
+    fsynced before its rename into the cache, and the cache folder after it."""
+    digests = write_mnist(tmp_path / "mirror")
+    cache = tmp_path / "cache"
+    events: list[tuple[str, str]] = []
+    fsync, replace = os.fsync, os.replace
+
+    def recording_fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def recording_replace(source: Any, target: Any) -> None:
+        events.append(("replace", str(target)))
+        replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    monkeypatch.setattr(os, "replace", recording_replace)
+    load_mnist(cache, url=(tmp_path / "mirror").as_uri(), sha256=digests)
+    for name in NAMES:
+        k = events.index(("replace", str(cache / name)))
+        assert events[k - 1][0] == "fsync" and events[k - 1][1].endswith(".part")  # the data
+        assert events[k + 1] == ("fsync", str(cache))  # the folder's entry
 
 
 def test_only_the_missing_file_is_downloaded_over_http(tmp_path: Path) -> None:

@@ -32,6 +32,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .files import sync_directory, sync_file
+
 __all__ = [
     "make_moons",
     "make_circles",
@@ -385,6 +387,7 @@ def _mnist_file(folder: Path, name: str, url: str, digests: Mapping[str, str | N
         _download(source, partial, name)
         array = _read_idx(partial, digests.get(name), magic, gzipped=True)
         os.replace(partial, folder / name)
+        sync_directory(folder)  # the rename survives a power loss (tinygrad_edu/files.py)
     except ValueError as error:
         raise ValueError(f"{name} downloaded from {source}: {error}; nothing was kept") from None
     finally:
@@ -409,6 +412,7 @@ def _download(source: str, destination: Path, name: str) -> None:
             while chunk := response.read(1 << 16):
                 out.write(chunk)
                 bar.update(len(chunk))
+            sync_file(out)  # on disk before it is renamed into place
         finally:
             bar.close()
 

@@ -34,7 +34,6 @@ that does not fit the model raises a clear error and leaves the model exactly as
 
 from __future__ import annotations
 
-import errno
 import functools
 import json
 import math
@@ -51,6 +50,7 @@ import numpy as np
 from .collector import pause, resume
 from .engine import Parameter, Value
 from .fast import neuron, weighted_sum
+from .files import sync_directory, sync_file
 from .hooks import draw, observe
 from .recording import within_scope
 from .scalars import Number, is_number
@@ -627,35 +627,14 @@ def _write_whole(target: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)
-            # On disk before the rename: otherwise a power loss can leave the final name
-            # pointing at an empty file on some filesystems (ext4 with delalloc, XFS).
-            file.flush()
-            os.fsync(file.fileno())
+            sync_file(file)  # on disk before the rename (tinygrad_edu/files.py says why)
         if target.exists():
             os.chmod(temporary, stat.S_IMODE(target.stat().st_mode))
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    _sync_directory(target.parent)  # the rename itself is an entry of the folder
-
-
-def _sync_directory(folder: Path) -> None:
-    """fsync a folder, so that a rename into it survives a power loss.
-
-    Where a folder cannot be opened (Windows) or its filesystem cannot sync one, there is nothing
-    more to do: the file's own data was synced before the rename.
-    """
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError as error:
-        if error.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
-            raise
-    finally:
-        os.close(fd)
+    sync_directory(target.parent)  # the rename itself is an entry of the folder
 
 
 # --- micrograd's models ------------------------------------------------------------------------
