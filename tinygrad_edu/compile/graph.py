@@ -9,14 +9,15 @@ record (computed before the call) is read as a leaf, as the interpreter reads it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import chain
 from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
 
-from ..engine import Value
+from ..engine import Value, topological_order
+from ..recording import enable_grad
 from .trace import within
 
 _data = attrgetter("data")
@@ -50,19 +51,24 @@ def read_graph(results: list[Value], made_here: object) -> Graph:
     is read as a leaf, as the interpreter reads it: its current ``data``, not recomputed from
     what it was computed from (a weight tied as ``w2 = w * 2`` at setup keeps its number until
     it is computed again)."""
-    nodes, outside = reachable(results, _Inside(made_here))
+    nodes = _walk(results)
+    outside = _outside(nodes, made_here)
+    if outside:  # rare: walk again, stopping at what fn did not record
+        nodes, outside = reachable(results, _Inside(made_here))
     n = len(nodes)
     if n >= np.iinfo(INDEX).max:
         raise ValueError(f"a graph of {n:,} nodes is too large to compile")
     codes: dict[str, int] = {"": 0}
-    ops = ("" if node in outside else node.op for node in nodes)
+    ops = ("" if node in outside else node.op for node in nodes) if outside else map(_op, nodes)
     op = np.fromiter((codes.setdefault(name, len(codes)) for name in ops), np.int16, n)
     data = np.fromiter(map(_data, nodes), np.float64, n)
     # Positions by identity, found with a sorted array of ids rather than a dict: a dict of
     # millions of nodes would cost about a hundred bytes per node while tracing.
     ids = np.fromiter(map(id, nodes), np.uintp, n)
     by_id = np.argsort(ids)
-    pairs = (_NO_INPUTS if node in outside else _input_ids(node) for node in nodes)
+    pairs: Iterable[tuple[int, int]] = map(_input_ids, nodes)
+    if outside:
+        pairs = (_NO_INPUTS if node in outside else _input_ids(node) for node in nodes)
     inputs = np.fromiter(chain.from_iterable(pairs), np.uintp, 2 * n)
     found = by_id[np.searchsorted(ids, inputs, sorter=by_id).clip(0, n - 1)]
     positions = np.where(inputs == 0, -1, found).reshape(n, 2)
@@ -71,6 +77,31 @@ def read_graph(results: list[Value], made_here: object) -> Graph:
 
 
 _NO_INPUTS = (0, 0)
+_op, _scope = attrgetter("op"), attrgetter("scope")
+
+
+def _walk(results: list[Value]) -> list[Value]:
+    """The nodes the results depend on, each after its inputs: the engine's walk, from a node
+    that joins the results (made here and left out), so that shared subgraphs are walked once."""
+    if len(results) == 1:
+        return topological_order(results[0])
+    with enable_grad():
+        joins = [results[0]]
+        for result in results[1:]:
+            joins.append(joins[-1] + result)
+    made = {id(join) for join in joins[1:]}
+    return [node for node in topological_order(joins[-1]) if id(node) not in made]
+
+
+def _outside(nodes: list[Value], made_here: object) -> set[Value]:
+    """The nodes with inputs that were not recorded inside ``made_here`` (computed before the
+    call). Each scope entry is asked once: the nodes of one module call share theirs."""
+    scopes = list(map(_scope, nodes))
+    ids = np.fromiter(map(id, scopes), np.uintp, len(scopes))
+    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    inside = np.array([within(scopes[i], made_here) for i in first.tolist()], bool)
+    found = np.flatnonzero(~inside[inverse.ravel()]).tolist()
+    return {nodes[i] for i in found if nodes[i].op}
 
 
 def _input_ids(node: Value) -> tuple[int, int]:
