@@ -171,7 +171,7 @@ def printed(cell: nbformat.NotebookNode) -> str:
 def test_setup_cell_is_collapsed_and_short(path: Path) -> None:
     setup = code_cells(read(path))[0]
     assert hidden(setup)
-    assert len(setup.source.splitlines()) <= 25, "the setup cell grew: keep it to the install"
+    assert len(setup.source.splitlines()) <= 30, "the setup cell grew: keep it to the install"
 
 
 @pytest.mark.parametrize("path", EVERY, ids=name)
