@@ -96,9 +96,9 @@ def is_graph(output: nbformat.NotebookNode) -> bool:
 
 
 def masked_code(source: str) -> list[str]:
-    """The cell's tokens with every string literal (f-strings whole) and comment blanked and the
-    layout-only tokens (line breaks, indentation, trailing commas) dropped: what must agree
-    between a notebook and its translation."""
+    """The cell's tokens with every string literal (f-strings whole, implicitly concatenated
+    literals as one) and comment blanked and the layout-only tokens (line breaks, indentation,
+    trailing commas) dropped: what must agree between a notebook and its translation."""
     skipped = {tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT}
     start = getattr(tokenize, "FSTRING_START", None)  # Python 3.12 splits f-strings into parts
     end = getattr(tokenize, "FSTRING_END", None)
@@ -106,14 +106,17 @@ def masked_code(source: str) -> list[str]:
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
         if token.type == start:
             depth += 1
-            if depth == 1:
+            if depth == 1 and masked[-1:] != ["<string>"]:
                 masked.append("<string>")
         elif token.type == end:
             depth -= 1
         elif depth == 0 and token.type not in skipped:
             if token.string in ")]}" and masked[-1:] == [","]:
                 masked.pop()  # a trailing comma is layout: the formatter adds it to long lines
-            masked.append("<string>" if token.type == tokenize.STRING else token.string)
+            if token.type != tokenize.STRING:
+                masked.append(token.string)
+            elif masked[-1:] != ["<string>"]:  # "a" "b" is one string, however it is split
+                masked.append("<string>")
     return masked
 
 
