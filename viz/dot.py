@@ -430,7 +430,7 @@ SHOWN_AS = ("image/svg+xml", "image/png")
 
 PNG_COLORS = 64
 """Colours of a PNG stored in a notebook: a diagram's flat fills, its ink and their anti-aliased
-edges look the same, in about a quarter of the bytes (notebook 6's graph: 72 KB, 20 KB)."""
+edges look the same, in about a quarter of the bytes."""
 
 
 def fewer_colors(png: bytes) -> bytes:
