@@ -97,11 +97,11 @@ def _outside(nodes: list[Value], made_here: object) -> set[Value]:
     """The nodes with inputs that were not recorded inside ``made_here`` (computed before the
     call). Each scope entry is asked once: the nodes of one module call share theirs."""
     scopes = list(map(_scope, nodes))
-    ids = np.fromiter(map(id, scopes), np.uintp, len(scopes))
-    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
-    inside = np.array([within(scopes[i], made_here) for i in first.tolist()], bool)
-    found = np.flatnonzero(~inside[inverse.ravel()]).tolist()
-    return {nodes[i] for i in found if nodes[i].op}
+    entries = dict(zip(map(id, scopes), scopes))  # one per entry
+    away = {key for key, where in entries.items() if not within(where, made_here)}
+    if not away:
+        return set()
+    return {node for node, where in zip(nodes, scopes) if id(where) in away and node.op}
 
 
 def _input_ids(node: Value) -> tuple[int, int]:
