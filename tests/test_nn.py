@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import micrograd.nn  # type: ignore[import-untyped]
 import numpy as np
 import pytest
+from examples import need
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -91,7 +91,7 @@ def our_demo() -> list[tuple[float, float]]:
 def test_micrograd_demo_gives_the_same_losses_step_by_step(
     our_demo: list[tuple[float, float]],
 ) -> None:
-    theirs = run_demo(micrograd.nn.MLP, MICROGRAD_STEPS)
+    theirs = run_demo(need("micrograd.nn").MLP, MICROGRAD_STEPS)
     ours = our_demo[:MICROGRAD_STEPS]
     assert ours[0][0] == theirs[0][0]  # the first forward pass is bit for bit the same
     assert ours[0][0] == pytest.approx(0.8895876111099145, rel=1e-15)
@@ -114,7 +114,7 @@ def test_micrograd_demo_reaches_full_training_accuracy(
 
 def test_same_seed_builds_the_same_weights_as_micrograd() -> None:
     random.seed(1337)
-    theirs = [p.data for p in micrograd.nn.MLP(3, [4, 2]).parameters()]
+    theirs = [p.data for p in need("micrograd.nn").MLP(3, [4, 2]).parameters()]
     random.seed(1337)
     ours = [p.data for p in MLP(3, [4, 2]).parameters()]
     assert ours == theirs
