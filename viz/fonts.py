@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from matplotlib.font_manager import FontManager
 
-__all__ = ["use_cjk_font", "find_cjk_font", "FontFile", "CJK_PATTERNS", "CJK_FAMILIES"]
+__all__ = [
+    "use_cjk_font",
+    "find_cjk_font",
+    "match_font",
+    "FontFile",
+    "FontMatch",
+    "CJK_PATTERNS",
+    "CJK_FAMILIES",
+]
 
 LATIN_FAMILY = "DejaVu Sans"
 """matplotlib's own font, first in ``font.family``: Latin letters, digits and math look as in
@@ -58,22 +66,40 @@ def find_cjk_font() -> FontFile | None:
     (``zh-tw``, ``zh-cn``, ...), so DejaVu Sans, the usual answer when no CJK font is installed,
     is not taken for one.
     """
+    for pattern in CJK_PATTERNS:
+        found = match_font(pattern)
+        if found is not None and any(lang.startswith("zh") for lang in found.languages):
+            return FontFile(found.family, found.file, found.face)
+    return None
+
+
+class FontMatch(NamedTuple):
+    """fontconfig's answer for a pattern: the font (family, file, face) and its languages."""
+
+    family: str
+    file: str
+    face: int
+    languages: tuple[str, ...]
+
+
+def match_font(pattern: str) -> FontMatch | None:
+    """The installed font fontconfig picks for ``pattern`` (``fc-match``), or None when
+    fontconfig is absent or answers nothing usable. fontconfig always picks some font: check its
+    family or languages before taking it for the one asked for."""
     if shutil.which("fc-match") is None:
         return None
-    for pattern in CJK_PATTERNS:
-        done = subprocess.run(
-            ["fc-match", "-f", "%{family}|%{file}|%{index}|%{lang}", pattern],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        parts = done.stdout.split("|", 3)
-        if done.returncode != 0 or len(parts) != 4 or not parts[1]:
-            continue
-        family, file, index, languages = parts
-        if any(language.startswith("zh") for language in languages.split("|")):
-            return FontFile(family.split(",")[0], file, int(index) if index.isdigit() else 0)
-    return None
+    done = subprocess.run(
+        ["fc-match", "-f", "%{family}|%{file}|%{index}|%{lang}", pattern],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    parts = done.stdout.split("|", 3)
+    if done.returncode != 0 or len(parts) != 4 or not parts[1]:
+        return None
+    family, file, index, languages = parts
+    face = int(index) if index.isdigit() else 0
+    return FontMatch(family.split(",")[0], file, face, tuple(languages.strip().split("|")))
 
 
 def use_cjk_font() -> str | None:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .fonts import match_font
 from .frames import Frame, shown
 from .svg import NODE, NUMBER, VIEWBOX
 
@@ -159,19 +158,8 @@ def _font(size: float, *files: str) -> Any:
 def _font_file(pattern: str) -> tuple[str, str, int] | None:
     """(family, file, face index) of the font fontconfig picks for ``pattern`` (the font
     Graphviz draws with), if fontconfig is there."""
-    if shutil.which("fc-match") is None:
-        return None
-    done = subprocess.run(
-        ["fc-match", "-f", "%{family}|%{file}|%{index}", pattern],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    parts = done.stdout.strip().split("|")
-    if len(parts) != 3 or not parts[1]:
-        return None
-    family, file, index = parts
-    return family, file, int(index) if index.isdigit() else 0
+    found = match_font(pattern)
+    return None if found is None else (found.family, found.file, found.face)
 
 
 CJK_FONTS = (
