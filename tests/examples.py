@@ -49,6 +49,28 @@ def need(module: str) -> ModuleType:
         missing(ImportError(f"{error}: pip install -e '.[dev]' installs it", name=error.name))
 
 
+# --- files written to survive a power loss -------------------------------------------------------
+
+
+def record_syncs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """From now on, every ``os.fsync`` (with the path of what it syncs) and every ``os.replace``
+    (with its target) is appended to the returned list, in order, and still done."""
+    events: list[tuple[str, str]] = []
+    fsync, replace = os.fsync, os.replace
+
+    def recording_fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def recording_replace(source: Any, target: Any) -> None:
+        events.append(("replace", str(target)))
+        replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    monkeypatch.setattr(os, "replace", recording_replace)
+    return events
+
+
 # --- example graphs -------------------------------------------------------------------------------
 
 CALL: dict[str, Callable[..., Value]] = {

@@ -9,7 +9,6 @@ import gzip
 import hashlib
 import http.server
 import math
-import os
 import sys
 import threading
 import tracemalloc
@@ -19,7 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pytest
-from examples import need
+from examples import need, record_syncs
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -460,19 +459,7 @@ def test_a_download_is_on_disk_before_it_is_renamed_and_the_rename_after(
     fsynced before its rename into the cache, and the cache folder after it."""
     digests = write_mnist(tmp_path / "mirror")
     cache = tmp_path / "cache"
-    events: list[tuple[str, str]] = []
-    fsync, replace = os.fsync, os.replace
-
-    def recording_fsync(fd: int) -> None:
-        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
-        fsync(fd)
-
-    def recording_replace(source: Any, target: Any) -> None:
-        events.append(("replace", str(target)))
-        replace(source, target)
-
-    monkeypatch.setattr(os, "fsync", recording_fsync)
-    monkeypatch.setattr(os, "replace", recording_replace)
+    events = record_syncs(monkeypatch)
     load_mnist(cache, url=(tmp_path / "mirror").as_uri(), sha256=digests)
     for name in NAMES:
         k = events.index(("replace", str(cache / name)))

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from examples import need
+from examples import need, record_syncs
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -1102,19 +1102,7 @@ def test_a_file_larger_than_the_documented_limit_is_refused(
 def test_save_syncs_the_file_before_the_rename_and_the_folder_after(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    events: list[tuple[str, str]] = []
-    fsync, replace = os.fsync, os.replace
-
-    def recording_fsync(fd: int) -> None:
-        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
-        fsync(fd)
-
-    def recording_replace(source: Any, target: Any) -> None:
-        events.append(("replace", str(target)))
-        replace(source, target)
-
-    monkeypatch.setattr(os, "fsync", recording_fsync)
-    monkeypatch.setattr(os, "replace", recording_replace)
+    events = record_syncs(monkeypatch)
     path = tmp_path / "model.json"
     fixed_neuron("relu").save(path)
     folder = str(tmp_path.resolve())
