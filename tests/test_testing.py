@@ -254,3 +254,10 @@ def test_expressions_refuse_what_is_not_an_operation() -> None:
         expressions(ops=[math.cosh])
     with pytest.raises(ValueError, match="at least one operation"):
         expressions(ops=[])
+
+
+def test_an_expression_applies_the_two_input_methods_of_value_with_their_second_input() -> None:
+    x = Value(-1.0)
+    assert Expression(("maximum", ("x", 0), ("const", 2.0)), 1)(x).data == 2.0
+    assert Expression(("minimum", ("x", 0), ("const", 2.0)), 1)(x).data == -1.0
+    assert Expression(("leaky_relu", ("x", 0), ("const", 0.0)), 1)(x).data == -0.5  # σ(0)

@@ -141,9 +141,9 @@ def _apply(kind: Any, args: list[Value]) -> Value:
         return _INFIX[kind](args[0], args[1])
     if kind == "neg":
         return -args[0]
-    if kind == "leaky_relu":
-        return args[0].leaky_relu(args[1])
-    return getattr(args[0], kind)()  # type: ignore[no-any-return]
+    # Every other built-in is a method of Value named after it, taking the other inputs:
+    # x.tanh(), x.leaky_relu(slope), x.maximum(y).
+    return getattr(args[0], kind)(*args[1:])  # type: ignore[no-any-return]
 
 
 def _build(tree: Tree, xs: tuple[Value, ...]) -> Value:
