@@ -21,7 +21,8 @@ import pytest
 from hypothesis import strategies as st
 
 from tinygrad_edu import Parameter, Value
-from tinygrad_edu.ops import BINARY, UNARY
+from tinygrad_edu.ops import BUILTINS, UNARY
+from tinygrad_edu.testing import Expression, expressions
 
 # --- optional tools -------------------------------------------------------------------------------
 
@@ -104,47 +105,20 @@ def neuron() -> Value:
 
 # --- random compositions ------------------------------------------------------------------------
 
-# An expression is a nested tuple: ("x", i) | ("const", c) | (op, child) | (op, left, right).
-# Domain-limited operations get arguments that keep them defined: log and sqrt of (e*e + 0.5),
-# a positive base for **, a denominator e*e + 0.5.
+# The library's own strategy (tinygrad_edu.testing.expressions, the one learners get), over the
+# built-in operations: domain-limited operations get arguments that keep them defined (log and
+# sqrt of e*e + 0.5, a positive base for **, a denominator e*e + 0.5, a slope in (0, 1)).
 
-Tree = tuple[Any, ...]
+Tree = Expression
 
-
-def positive_of(v: Value) -> Value:
-    return v * v + 0.5
+trees = expressions(ops=sorted(BUILTINS), inputs=3)
 
 
 def build(tree: Tree, xs: tuple[Value, ...]) -> Value:
-    kind = tree[0]
-    if kind == "x":
-        return xs[tree[1]]
-    if kind == "const":
-        return Value(tree[1])
-    args = [build(child, xs) for child in tree[1:]]
-    if kind in ("log", "sqrt"):
-        args[0] = positive_of(args[0])
-    if kind == "**":
-        args[0] = positive_of(args[0])
-    if kind == "/":
-        args[1] = positive_of(args[1])
-    if kind == "leaky_relu":
-        args[1] = args[1].sigmoid()  # a slope in (0, 1)
-    return CALL[kind](*args)
+    """The expression computed from the Values ``xs``."""
+    return tree(*xs)
 
 
-leaves = st.one_of(
-    st.tuples(st.just("x"), st.integers(0, 2)),
-    st.tuples(st.just("const"), st.floats(-2, 2)),
-)
-trees = st.recursive(
-    leaves,
-    lambda children: st.one_of(
-        st.tuples(st.sampled_from(UNARY), children),
-        st.tuples(st.sampled_from(BINARY), children, children),
-    ),
-    max_leaves=8,
-)
 points = st.lists(st.floats(-2, 2), min_size=3, max_size=3)
 
 
