@@ -155,13 +155,6 @@ def _font(size: float, *files: str) -> Any:
     return ImageFont.load_default(size=size)
 
 
-def _font_file(pattern: str) -> tuple[str, str, int] | None:
-    """(family, file, face index) of the font fontconfig picks for ``pattern`` (the font
-    Graphviz draws with), if fontconfig is there."""
-    found = match_font(pattern)
-    return None if found is None else (found.family, found.file, found.face)
-
-
 CJK_FONTS = (
     ("Noto Sans CJK TC:bold", "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 3),
     ("Noto Sans Mono CJK TC", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 8),
@@ -175,8 +168,8 @@ def _cjk_font(size: float, pattern: str, path: str, face: int) -> Any:
     """The Noto CJK font ``pattern`` names, or None when it is not installed."""
     from PIL import ImageFont
 
-    found = _font_file(pattern)
-    places = [(found[1], found[2])] if found and "CJK" in found[0] else []
+    found = match_font(pattern)
+    places = [(found.file, found.face)] if found and "CJK" in found.family else []
     places.append((path, face))
     for file, index in places:
         try:
@@ -241,9 +234,9 @@ def paint_gif(movie: Movie) -> bytes:
         return left, top, max(left, right), max(top, bottom)
 
     faded = Image.blend(drawn, Image.new("RGB", drawn.size, "#ffffff"), _FADE)
-    helvetica = _font_file("Helvetica")
+    helvetica = match_font("Helvetica")  # the font Graphviz draws with
     number_size = max(1.0, 12 * scale)  # Graphviz's 12 points; a font is at least 1 pixel
-    number_font = _font(number_size, helvetica[1] if helvetica else "", "DejaVuSans.ttf")
+    number_font = _font(number_size, helvetica.file if helvetica else "", "DejaVuSans.ttf")
     caption = _Captions(movie.frames)
     width = max(drawn.width, caption.width)
     canvas = drawn.copy()
