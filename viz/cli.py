@@ -24,7 +24,6 @@ import argparse
 import ast
 import math
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from .animate import ANIMATION_FORMATS, animate
 from .dot import FORMATS, GraphvizNotFoundError, format_number, to_digraph, write
 from .graph import TooManyNodesError, build_graph
 from .options import RANKDIRS, DrawOptions
+from .page import LONE_SURROGATE, writable
 
 __all__ = ["main", "FUNCTIONS", "MAX_DEPTH", "ExpressionError", "parse_expression", "evaluate"]
 
@@ -88,10 +88,6 @@ _SYMBOLS: dict[type[ast.operator], str] = {
 }  # fmt: skip
 """How the operators off the whitelist are written, to name them in the error."""
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-"""A lone surrogate: what Python makes of a byte of the command line that is not UTF-8 (0xff
-becomes U+DCFF). It is not text: the parser cannot read it and a strict stream cannot print it."""
-
 
 class ExpressionError(ValueError):
     """An expression outside the whitelist, or one that cannot be evaluated; ``span`` is the
@@ -131,7 +127,7 @@ def parse_expression(text: str) -> ast.expr:
     """The syntax tree of ``text``, if every part of it is on the whitelist."""
     if "\n" in text or "\r" in text:
         raise ExpressionError("the expression must be on one line", (text.find("\n"),) * 2)
-    not_text = _SURROGATE.search(text)
+    not_text = LONE_SURROGATE.search(text)
     if not_text:
         raise ExpressionError(_not_text(not_text[0]), not_text.span())
     indent = len(text) - len(text.lstrip())
@@ -307,7 +303,7 @@ around the start of the offending part."""
 
 
 def _caret(text: str, error: ExpressionError) -> str:
-    text = _SURROGATE.sub("\ufffd", text)  # one column, as the terminal shows a bad byte
+    text = writable(text)  # one column for a bad byte, as the terminal shows it
     start, end = error.span
     start = min(max(start, 0), len(text))
     end = min(max(end, start + 1), max(len(text), start + 1))

@@ -29,7 +29,8 @@ from importlib import resources
 __all__ = ["asset", "template", "fill", "writable"]
 
 _INCLUDE = re.compile(r"^( *)\{([\w-]+\.(?:css|js))\}\n", re.M)
-_SURROGATE = re.compile("[\ud800-\udfff]")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A lone surrogate: what ``os.fsdecode`` makes of a byte that is not UTF-8 (0xff is U+DCFF)."""
 
 
 @cache
@@ -59,4 +60,4 @@ def writable(text: str) -> str:
     (0xff becomes U+DCFF), so a label can hold one; UTF-8 cannot encode it, and a page (or a
     picture's text) shows the character every reader knows for "a byte that was not text".
     """
-    return _SURROGATE.sub("\ufffd", text)
+    return LONE_SURROGATE.sub("\ufffd", text)
