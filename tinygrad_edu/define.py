@@ -18,6 +18,7 @@ import numpy as np
 from .engine import Operand, Value, record
 from .ops import BUILTINS, OPS, Op
 from .recording import is_grad_enabled
+from .scalars import is_number
 
 __all__ = ["define_op"]
 
@@ -73,7 +74,7 @@ def define_op(
 
     def on_floats(*xs: float) -> float:
         out = forward(*xs)
-        if isinstance(out, bool) or not isinstance(out, (int, float, np.floating, np.integer)):
+        if isinstance(out, (bool, np.bool_)) or not is_number(out):
             raise TypeError(f"{name}'s forward must return a real number, not {type(out).__name__}")
         return float(out)
 
