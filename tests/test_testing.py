@@ -261,3 +261,14 @@ def test_an_expression_applies_the_two_input_methods_of_value_with_their_second_
     assert Expression(("maximum", ("x", 0), ("const", 2.0)), 1)(x).data == 2.0
     assert Expression(("minimum", ("x", 0), ("const", 2.0)), 1)(x).data == -1.0
     assert Expression(("leaky_relu", ("x", 0), ("const", 0.0)), 1)(x).data == -0.5  # σ(0)
+
+
+def test_a_wrong_derivative_in_the_second_input_is_caught() -> None:
+    """Both inputs are compared: a hypotenuse whose d/dy is x / out instead of y / out fails."""
+    wrong_dy = define_op(
+        "hypotenuse_wrong_dy",
+        lambda x, y: math.hypot(x, y),
+        lambda x, y, out: (x / out, x / out),
+    )
+    with pytest.raises(OpCheckError, match=r"d out/dy is wrong"):
+        check_op(wrong_dy, domain=(0.5, 3.0), max_examples=30)
