@@ -848,6 +848,32 @@ def test_logits_that_move_past_the_traced_shift_give_the_interpreters_loss() -> 
     assert fast.traces == 1
 
 
+@pytest.mark.parametrize(("traced", "called"), [(0.0, -240.0), (-240.0, 0.5), (240.0, 0.5)])
+@pytest.mark.parametrize("target", [0.0, 1.0])
+def test_binary_cross_entropys_clamp_at_minus_100_is_replayed_not_frozen(
+    traced: float, called: float, target: float
+) -> None:
+    """The clamp of log at -100 (PyTorch's) is a node of the graph: traced on one side of it and
+    called on the other, the replay gives the interpreter's loss and gradient (it froze the
+    side it was traced on: 240.0 instead of 100.0, or 100.0 with gradient 0 instead of 0.474)."""
+    w = Value(1.0)
+
+    def fn(z: float) -> Value:
+        return F.binary_cross_entropy((w * z).sigmoid(), target)
+
+    fast = tinygrad_edu.compile(fn)
+    fast(traced)
+    w.grad = 0.0
+    got = fast(called)
+    got.backward()
+    replayed = (got.data, w.grad)
+    w.grad = 0.0
+    want = fn(Value(called))
+    want.backward()
+    assert agree(replayed[0], want.data) and agree(replayed[1], w.grad), (replayed, want, w.grad)
+    assert fast.traces == 1
+
+
 def test_softmax_and_logsumexp_replay_a_shift_recomputed_from_the_new_scores() -> None:
     w = Value(2.0)
     for fn in (

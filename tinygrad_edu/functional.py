@@ -350,11 +350,15 @@ _LOG_FLOOR = -100.0
 """PyTorch clamps the logarithms in binary cross-entropy at -100, so p = 0 or 1 stays finite."""
 
 
+_LOG_FLOOR_ARGUMENT = math.exp(_LOG_FLOOR)
+"""e^-100, whose log is exactly -100.0: log(max(x, e^-100)) is max(log x, -100)."""
+
+
 def _clamped_log(x: Value) -> Value:
-    """max(log x, -100): log x where that is above -100, else the constant -100 (slope 0)."""
-    if x.data > 0 and math.log(x.data) > _LOG_FLOOR:
-        return x.log()
-    return Value(_LOG_FLOOR)
+    """max(log x, -100), as log(max(x, e^-100)): log x where that is above -100, else -100 with
+    slope 0. The clamp is an operation of the graph, not a branch on the numbers, so a compiled
+    replay clamps (or not) at every call as the interpreter does."""
+    return x.maximum(_LOG_FLOOR_ARGUMENT).log()
 
 
 def _check_probability(t: float | Value) -> None:
@@ -383,11 +387,13 @@ def _clamped_log_one_minus(p: Value) -> Value:
     With u = 1 - p as rounded, e = (1 - u) - p is that rounding's error exactly (both
     subtractions are exact), and log(1 - p) = log(u + e) = log u + e/u to within (e/u)², far
     below the last digit. d/dp is -1/u, as e is flat in p (its derivative is 1 - 1 = 0).
+
+    The clamp is log(max(u, e^-100)), as in :func:`_clamped_log`. Below it u < 1/2, where
+    1 - p is exact (Sterbenz), so e is exactly 0 there and the result exactly -100.
     """
     u = 1 - p
-    if not (u.data > 0 and math.log(u.data) > _LOG_FLOOR):
-        return Value(_LOG_FLOOR)
-    return u.log() + ((1 - u) - p) / u
+    clamped = u.maximum(_LOG_FLOOR_ARGUMENT)
+    return clamped.log() + ((1 - u) - p) / clamped
 
 
 def _bce(p: Value, t: float | Value) -> Value:
