@@ -874,6 +874,29 @@ def test_binary_cross_entropys_clamp_at_minus_100_is_replayed_not_frozen(
     assert fast.traces == 1
 
 
+def test_a_rule_of_your_own_is_evaluated_at_every_call_even_when_it_gives_a_plain_number() -> None:
+    """A rule that reads a setting gives a number that may change between calls: the replay
+    evaluates it every time, as backward() does (it froze k = 2: 2/5 of the gradient). A batch
+    of 20, so that the operation is one vectorised group, not a narrow run."""
+    setting = {"k": 2.0}
+    scaled = define_op("scaled_by_setting", lambda x: setting["k"] * x, lambda x, out: setting["k"])
+    zs = [float(z) for z in range(1, 21)]
+
+    def loss(w: Value, batch: Sequence[Value | float]) -> Value:
+        return sum((scaled(w * z) for z in batch), Value(0.0))
+
+    w = Value(3.0)
+    fast = tinygrad_edu.compile(lambda batch: loss(w, batch))
+    fast(zs)
+    setting["k"] = 5.0
+    w.grad = 0.0
+    fast(zs).backward()
+    assert w.grad == 5.0 * sum(zs)  # d/dw Σ k·w·z = k·Σz = 1050
+    twin = Value(3.0)
+    loss(twin, zs).backward()
+    assert twin.grad == w.grad
+
+
 def test_softmax_and_logsumexp_replay_a_shift_recomputed_from_the_new_scores() -> None:
     w = Value(2.0)
     for fn in (

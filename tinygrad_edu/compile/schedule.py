@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..engine import local_derivatives_at
-from ..ops import OPS, PARTIAL
+from ..ops import BUILTINS, OPS, PARTIAL
 from ..scalars import is_number
 from .graph import INDEX, Graph, depths
 from .grids import Grid, find_grids
@@ -195,7 +195,10 @@ def _derivative_on_arrays(name: str) -> Callable[..., tuple[Any, ...]]:
 
 def _constant(derivative: Callable[..., tuple[Any, ...]], arity: int) -> tuple[float, ...] | None:
     """The local derivatives of a rule that gives plain numbers on arrays (+ gives 1.0 and
-    1.0, whatever x and y are): then backward needs no operands. None for any other rule."""
+    1.0, whatever x and y are): then backward needs no operands. None for any other rule.
+
+    Asked of built-in rules only: a rule of your own may read something that changes between
+    calls (a setting in a dict), and is evaluated at every call as the interpreter does."""
     try:
         with np.errstate(all="ignore"):
             # two different numbers per operand: a rule that branches in Python fails here
@@ -288,7 +291,7 @@ def make_groups(
                 tuple(_input(r, need) for r, need in zip(reads, needed)),
                 _forward_on_arrays(name),
                 derivatives[name],
-                _constant(derivatives[name], len(reads)),
+                _constant(derivatives[name], len(reads)) if name in BUILTINS else None,
                 any(needed),
                 _shared(graph.nodes[members[0]].scope, graph.nodes[members[-1]].scope),
             )
