@@ -897,6 +897,24 @@ def test_a_rule_of_your_own_is_evaluated_at_every_call_even_when_it_gives_a_plai
     assert twin.grad == w.grad
 
 
+def test_below_a_value_computed_before_the_call_the_chain_rule_is_backwards_own() -> None:
+    """The replay goes on below a Value computed before the call with backward()'s own walk: a
+    gradient of 0 meeting sqrt'(0) = inf gives nan there, as in the interpreter (a copy of the
+    walk that skipped zero gradients gave 0.0)."""
+    base = Value(0.0)
+    tied = base.sqrt()  # computed at setup, before the call
+
+    def fn(x: Value) -> Value:
+        return tied * x
+
+    fast = tinygrad_edu.compile(fn)
+    fast(0.0).backward()
+    replayed = base.grad
+    base.grad = 0.0
+    fn(Value(0.0)).backward()
+    assert math.isnan(base.grad) and math.isnan(replayed)
+
+
 def test_softmax_and_logsumexp_replay_a_shift_recomputed_from_the_new_scores() -> None:
     w = Value(2.0)
     for fn in (

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, overload
 
 from .collector import pausing
@@ -52,6 +52,7 @@ __all__ = [
     "Parameter",
     "backward_steps",
     "BackwardStep",
+    "backward_from",
     "topological_order",
     "local_derivatives",
     "local_derivatives_at",
@@ -389,7 +390,7 @@ class Value:
         faster loop (:func:`tinygrad_edu.fast.propagate`) that a test pins to it bit for bit.
         """
         order = topological_order(self)
-        earlier = _begin_pass(order)
+        earlier = _begin_pass(order, ((self, 1.0),))
         try:
             propagate(order)
         finally:
@@ -448,7 +449,7 @@ def backward_steps(root: Value) -> Generator[BackwardStep, None, None]:
 
 def _steps(root: Value) -> Generator[BackwardStep, None, None]:
     order = topological_order(root)
-    earlier = _begin_pass(order)
+    earlier = _begin_pass(order, ((root, 1.0),))
     try:
         for node in reversed(order):
             upstream = node.grad  # complete: every node that uses this one came earlier
@@ -463,15 +464,18 @@ def _steps(root: Value) -> Generator[BackwardStep, None, None]:
         _end_pass(earlier)
 
 
-def _begin_pass(order: list[Value]) -> list[tuple[Value, float]]:
-    """Set aside the gradients an earlier pass left in ``order``'s nodes, and seed its root
-    (the last node) with 1. The pass then propagates only its own contributions, and
+def _begin_pass(
+    order: list[Value], seeds: Iterable[tuple[Value, float]]
+) -> list[tuple[Value, float]]:
+    """Set aside the gradients an earlier pass left in ``order``'s nodes, and seed the pass
+    (the root with 1, for backward()). The pass then propagates only its own contributions, and
     :func:`_end_pass` adds each set-aside gradient back once: every ``.grad`` accumulates
     exactly (the earlier total plus this pass's), as if each pass had its own."""
     earlier = [(node, node.grad) for node in order if node.grad]
     for node, _ in earlier:
         node.grad = 0.0
-    order[-1].grad = 1.0
+    for node, g in seeds:
+        node.grad += g
     return earlier
 
 
@@ -479,6 +483,19 @@ def _end_pass(earlier: list[tuple[Value, float]]) -> None:
     """Add back what :func:`_begin_pass` set aside."""
     for node, g in earlier:
         node.grad += g
+
+
+@pausing
+def backward_from(order: list[Value], seeds: Mapping[Value, float]) -> None:
+    """``backward()`` from several nodes at once: each node of ``seeds`` starts with the
+    gradient given, and the walk goes over ``order`` (a topological order holding every seed and
+    all below them), with backward()'s order, zero rule and accumulation. The compiled replay
+    goes on with it below the Values computed before its call."""
+    earlier = _begin_pass(order, seeds.items())
+    try:
+        propagate(order)
+    finally:
+        _end_pass(earlier)
 
 
 def topological_order(root: Value) -> list[Value]:

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..engine import Value, local_derivatives
+from ..engine import Value, backward_from
 from ..hooks import Sampler, Update, sample
 from ..ops import OPS, Op
 from .graph import INDEX, Graph, everywhere, reachable, read_graph
@@ -283,7 +283,7 @@ class Program:
                 pending[parameter] = g
             else:
                 parameter.grad += g
-        _chain_rule(self._below_derived(), pending)
+        backward_from(self._below_derived(), pending)
 
     def _below_derived(self) -> list[Value]:
         """The graph below the parameters that are Values computed outside fn, in topological
@@ -401,22 +401,6 @@ _FROZEN = (
 
 
 _NOTHING = np.empty(0, np.float64)
-
-
-def _chain_rule(order: list[Value], pending: dict[Value, float]) -> None:
-    """``backward()``'s walk over ``order`` (a topological order) from the gradients in
-    ``pending``: each node's gradient is added to its ``.grad`` and passed on to its inputs
-    times the local derivatives (a local derivative of 0 passes nothing on)."""
-    for node in reversed(order):
-        g = pending.get(node)
-        if g is None:
-            continue
-        node.grad += g
-        if not g or not node.op:
-            continue
-        for child, local in zip(node.inputs, local_derivatives(node)):
-            if local:
-                pending[child] = pending.get(child, 0.0) + local * g
 
 
 def _counts(sizes: list[int]) -> str:
