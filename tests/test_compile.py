@@ -25,7 +25,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import tinygrad_edu
-from tinygrad_edu import OPS, Value, define_op, nn, no_grad, optim
+from tinygrad_edu import OPS, Value, define_op, nn, no_grad, optim, topological_order
 from tinygrad_edu import functional as F
 from tinygrad_edu.compile import CACHE_SIZE, CompiledValue, Program
 from tinygrad_edu.data import batches, make_moons
@@ -774,7 +774,10 @@ def test_a_program_holds_at_most_64_bytes_per_node_and_few_vectorised_steps() ->
     assert program.nbytes <= 64 * program.nodes
     assert len(program.schedule) < program.nodes / 100
     assert {id(p) for p in program.parameters} == {id(p) for p in model.parameters()}
-    assert (program.inputs, program.nodes) == (X.size + y.size, program.nodes)
+    rows, targets = ([[Value(v) for v in row] for row in a.tolist()] for a in (X, y))
+    interpreted_loss = F.cross_entropy([model(row) for row in rows], targets)
+    assert (program.inputs, program.nodes) == (X.size + y.size, 28_201)
+    assert program.nodes == len(topological_order(interpreted_loss))  # one per scalar node
     assert repr(program).startswith(f"<Program: {program.nodes:,} nodes in ")
 
 
@@ -1184,7 +1187,9 @@ def test_a_grid_backward_with_infinities_follows_backwards_zero_rule(odd: float)
     X = rng.normal(size=(8, 6))
     X[3, 2] = odd
     params = [w for row in W for w in row] + b
-    assert_same(lambda X: sum(v.relu() for v in fn(X)), params, X)
+    loss = lambda X: sum(v.relu() for v in fn(X))  # noqa: E731
+    assert "matmul" in [step.op for step in tinygrad_edu.compile(loss).program(X).schedule]
+    assert_same(loss, params, X)
 
 
 def test_each_result_of_a_grid_backpropagates_its_own_gradients() -> None:
@@ -1196,6 +1201,7 @@ def test_each_result_of_a_grid_backpropagates_its_own_gradients() -> None:
     X[0, 0] = math.inf  # only the first sample's results see it
     params = [w for row in W for w in row] + b
     fast = tinygrad_edu.compile(fn)
+    assert "matmul" in [step.op for step in fast.program(X).schedule]
     for k in (5, 31):  # a result of a finite sample, of another neuron
         zero(params)
         fast(X)[k].backward()
