@@ -71,8 +71,10 @@ every **parameter** (a leaf Value that existed before the call and that ``fn`` r
 the interpreter reads it: its current ``data``; ``backward()`` still passes its gradient on to
 what it was computed from, as the interpreter's does.
 
-Never a wrong number without an error: the program is traced again when the key of the cache
-changes, and the key holds, besides the structure of the arguments, the ``training`` flag of
+The replay gives the interpreter's numbers or raises, except where a trace freezes what it
+read (constants made inside ``fn``, Python branches on the data, the objects ``fn`` reaches:
+docs/compiled.md lists them; ``check=True`` finds each): the program is traced again when the
+key of the cache changes, and the key holds, besides the structure of the arguments, the ``training`` flag of
 every nn Module ``fn`` reaches (through its closure, globals, a bound method's object...), so
 ``model.eval()`` traces again; a program whose operations were redefined (``define_op`` run
 again) is traced again; the largest score that log-sum-exp and softmax subtract is a
