@@ -74,8 +74,8 @@ what it was computed from, as the interpreter's does.
 The replay gives the interpreter's numbers or raises, except where a trace freezes what it
 read (constants made inside ``fn``, Python branches on the data, the objects ``fn`` reaches:
 docs/compiled.md lists them; ``check=True`` finds each): the program is traced again when the
-key of the cache changes, and the key holds, besides the structure of the arguments, the ``training`` flag of
-every nn Module ``fn`` reaches (through its closure, globals, a bound method's object...), so
+key of the cache changes, and the key holds, besides the structure of the arguments, the
+``training`` flag of every nn Module ``fn`` reaches (through its closure, globals, a bound method's object...), so
 ``model.eval()`` traces again; a program whose operations were redefined (``define_op`` run
 again) is traced again; the largest score that log-sum-exp and softmax subtract is a
 ``maximum`` node, recomputed at every call; and an entry outside an operation's domain raises
