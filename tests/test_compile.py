@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import struct
 import sys
 import threading
 import time
@@ -47,6 +48,11 @@ def grads(params: Sequence[Value]) -> list[float]:
 def zero(params: Sequence[Value]) -> None:
     for p in params:
         p.grad = 0.0
+
+
+def bits(x: float) -> bytes:
+    """The float's 8 bytes: -0.0 differs from 0.0 and nan equals nan."""
+    return struct.pack("<d", x)
 
 
 def as_values(x: Any) -> Any:
@@ -258,6 +264,21 @@ def test_plus_minus_times_divide_and_the_piecewise_linear_operations_are_bit_ide
         p.data = v
     got = [r.data for r in fast(X)]
     want = [r.data for r in fn(as_values(X))]
+    assert got == want
+
+
+def test_maximum_and_minimum_replay_bit_for_bit_at_signed_zeros_infinities_and_nan() -> None:
+    """The tie goes to x, -0.0 included, and nan wins, as the float forward says (np.maximum
+    alone would give 0.0 for maximum(-0.0, 0.0)). Enough pairs for one vectorised group each."""
+    special = [-0.0, 0.0, 1.0, -1.0, math.inf, -math.inf, math.nan]
+    pairs = [(x, y) for x in special for y in special]
+    w = Value(1.0)
+
+    def fn(z: np.ndarray) -> list[Value]:
+        return [f(w * x, w * y) for x, y in z for f in (Value.maximum, Value.minimum)]
+
+    got = [bits(r.data) for r in tinygrad_edu.compile(fn)(np.array(pairs))]
+    want = [bits(r.data) for r in fn(as_values(np.array(pairs)))]
     assert got == want
 
 

@@ -331,6 +331,19 @@ def _step_array(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _maximum_array(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """maximum on arrays, bit for bit as :func:`maximum` (np.maximum differs on ±0: it may
+    give 0.0 where x = -0.0 is chosen on the tie)."""
+    out: np.ndarray = np.where((x >= y) | (x != x), x, y)
+    return out
+
+
+def _minimum_array(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """minimum on arrays, bit for bit as :func:`minimum`."""
+    out: np.ndarray = np.where((x <= y) | (x != x), x, y)
+    return out
+
+
 # One row per operation, as on the blackboard: its forward and its local derivative(s); then its
 # arity, its forward on arrays (the compiled replay's) and the formula the captions print.
 # fmt: off
@@ -341,8 +354,8 @@ OPS: dict[str, Op] = {
     "*":          Op(mul,        lambda x, y, out: (y, x),                                  2, np.multiply,       "d/dx = y, d/dy = x"),
     "/":          Op(div,        lambda x, y, out: (1 / y, -out / y),                       2, np.divide,         "d/dx = 1/y, d/dy = -x/y²"),
     "**":         Op(power,      _power_derivatives,                                        2, np.power,          "d/dx = y·x^(y-1), d/dy = x^y·log|x|"),
-    "maximum":    Op(maximum,    lambda x, y, out: _chosen(x >= y),                         2, np.maximum,        "d/dx = 1 if x >= y else 0, d/dy = 1 - d/dx"),
-    "minimum":    Op(minimum,    lambda x, y, out: _chosen(x <= y),                         2, np.minimum,        "d/dx = 1 if x <= y else 0, d/dy = 1 - d/dx"),
+    "maximum":    Op(maximum,    lambda x, y, out: _chosen(x >= y),                         2, _maximum_array,    "d/dx = 1 if x >= y else 0, d/dy = 1 - d/dx"),
+    "minimum":    Op(minimum,    lambda x, y, out: _chosen(x <= y),                         2, _minimum_array,    "d/dx = 1 if x <= y else 0, d/dy = 1 - d/dx"),
     "neg":        Op(neg,        lambda x, out: -1.0,                                       1, np.negative,       "d/dx = -1"),
     "exp":        Op(exp,        lambda x, out: out,                                        1, np.exp,            "d/dx = exp x"),
     "log":        Op(log,        lambda x, out: 1 / x,                                      1, np.log,            "d/dx = 1/x"),
