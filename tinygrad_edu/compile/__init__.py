@@ -71,18 +71,18 @@ every **parameter** (a leaf Value that existed before the call and that ``fn`` r
 the interpreter reads it: its current ``data``; ``backward()`` still passes its gradient on to
 what it was computed from, as the interpreter's does.
 
-The replay gives the interpreter's numbers or raises, except where a trace freezes what it
-read (constants made inside ``fn``, Python branches on the data, the objects ``fn`` reaches:
-docs/compiled.md lists them; ``check=True`` finds each): the program is traced again when the
-key of the cache changes, and the key holds, besides the structure of the arguments, the
-``training`` flag of every nn Module ``fn`` reaches (through its closure, globals, a bound method's object...), so
-``model.eval()`` traces again; a program whose operations were redefined (``define_op`` run
-again) is traced again; the largest score that log-sum-exp and softmax subtract is a
-``maximum`` node, recomputed at every call; and an entry outside an operation's domain raises
-the interpreter's error, with the same type and message. Integers (and integer
-arrays) in the arguments are **static**: passed to ``fn`` as they are and part of the key of the
-cache, so a class index may decide the graph's structure; a call with a new structure (another
-batch size, other static values) traces again, and each structure keeps its own program.
+The replay gives the interpreter's numbers or raises, except where a trace freezes what it read
+(constants made inside ``fn``, Python branches on the data, the objects ``fn`` reaches:
+docs/compiled.md lists them; ``check=True`` finds each): the program is traced again when the key of
+the cache changes, and the key holds, besides the structure of the arguments, the ``training`` flag
+of every nn Module ``fn`` reaches (through its closure, globals, a bound method's object...), so
+``model.eval()`` traces again; a program whose operations were redefined (``define_op`` run again)
+is traced again; the largest score that log-sum-exp and softmax subtract is a ``maximum`` node,
+recomputed at every call; and an entry outside an operation's domain raises the interpreter's error,
+with the same type and message. Integers (and integer arrays) in the arguments are **static**:
+passed to ``fn`` as they are and part of the key of the cache, so a class index may decide the
+graph's structure; a call with a new structure (another batch size, other static values) traces
+again, and each structure keeps its own program.
 
 Two engine mechanisms carry randomness and side effects through the replay (``nn.Dropout`` and
 ``nn.BatchNorm1d`` use them, and so can a module of one's own):
