@@ -29,6 +29,7 @@ import tinygrad_edu
 from tinygrad_edu import OPS, Value, define_op, nn, no_grad, optim, topological_order
 from tinygrad_edu import functional as F
 from tinygrad_edu.compile import CACHE_SIZE, CompiledValue, Program
+from tinygrad_edu.compile.schedule import MatMul
 from tinygrad_edu.data import batches, make_moons
 
 REL = ABS = 1e-12
@@ -1181,6 +1182,34 @@ def test_a_dense_multiply_add_grid_written_by_hand_is_one_matrix_product() -> No
     ops = [step.op for step in fast.program(X).schedule]
     assert ops.count("matmul") == 1 and "*" not in ops  # 9 x 5 sums of 7 products
     params = [w for row in W for w in row] + b
+    assert_same(lambda X: sum(fn(X)), params, X)
+
+
+def test_a_layers_weights_inputs_and_biases_are_read_as_blocks_not_gathered() -> None:
+    model = nn.MLP(7, [5, 3], rng=random.Random(0))
+    X = np.random.default_rng(0).normal(size=(9, 7))
+    loss = lambda X: sum(sum(model(row)) for row in X)  # noqa: E731
+    program = tinygrad_edu.compile(loss).program(X)
+    products = [step for step in program._plan if isinstance(step, MatMul)]
+    assert len(products) == 2
+    # the parameters are laid out layer by layer, weights row after row, then the biases
+    assert all(block is not None for step in products for block in step.blocks)
+    assert_same(loss, model.parameters(), X)
+
+
+def test_a_grid_whose_weights_are_read_in_another_order_gathers_them_and_agrees() -> None:
+    rng = np.random.default_rng(4)
+    W = [[Value(v) for v in row] for row in rng.normal(size=(5, 7))]
+    b = [Value(v) for v in rng.normal(size=5)]
+    shared = W[0][0]
+    W[2][3] = shared  # a weight used twice: the grid's weights cannot be one block
+
+    fn = _hand_written_layer(W, b)
+    X = rng.normal(size=(9, 7))
+    program = tinygrad_edu.compile(lambda X: sum(fn(X))).program(X)
+    (step,) = [step for step in program._plan if isinstance(step, MatMul)]
+    assert step.blocks[0] is None
+    params = list({id(w): w for row in W for w in row}.values()) + b
     assert_same(lambda X: sum(fn(X)), params, X)
 
 

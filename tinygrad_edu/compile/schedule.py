@@ -236,16 +236,27 @@ def _scatter(grads: np.ndarray, into: _Input, c: np.ndarray) -> None:
         grads[into.targets] += np.add.reduceat(sorted_c, into.starts)
 
 
+def levels(graph: Graph) -> tuple[np.ndarray, list[Grid]]:
+    """Every node's depth, and the dense multiply-add grids among the nodes."""
+    depth = depths(graph.a, graph.b)
+    return depth, find_grids(graph, depth)
+
+
 def make_groups(
-    graph: Graph, position: np.ndarray, start: int, n_parameters: int
+    graph: Graph,
+    position: np.ndarray,
+    start: int,
+    n_parameters: int,
+    found: tuple[np.ndarray, list[Grid]] | None = None,
 ) -> list[Group | MatMul]:
     """The steps of the program in order of depth: each dense multiply-add grid as a
     :class:`MatMul` (see :mod:`.grids`), then groups of the other nodes of one depth and one
     operation, numbered from ``start`` on in ``position`` (which already places the leaves),
     with their index arrays. The products and partial sums a grid stands for are numbered last:
-    nothing reads them."""
-    depth = depths(graph.a, graph.b)
-    grids = sorted(find_grids(graph, depth), key=lambda grid: grid.depth)
+    nothing reads them. ``found``: the nodes' depths and the grids, if :func:`levels` gave
+    them already."""
+    depth, grids = levels(graph) if found is None else found
+    grids = sorted(grids, key=lambda grid: grid.depth)
     operations = graph.op != 0
     for each in grids:
         operations[each.inner] = False
@@ -334,31 +345,46 @@ class MatMul:
         self.needs_bias = bool(requires[self.bias].any())
         requires[self.start : self.stop] = any(self.needs) or self.needs_bias
         self.unique = (_distinct(self.u), _distinct(self.v))
+        # Where U, V or a row of B lie in one block of the value array (a layer's weights, a
+        # batch of inputs, the group before), they are read as views, not gathered.
+        self.blocks = (_block(self.u), _block(self.v), _block(self.bias[0]))
         # a bias per neuron, the same for every sample: its gradient is a column sum
         self.bias_by_column = bool((self.bias == self.bias[:1]).all()) and _distinct(self.bias[0])
         first, last = graph.nodes[int(grid.ends[0, 0])], graph.nodes[int(grid.ends[-1, -1])]
         self.scope = _shared(first.scope, last.scope)
 
+    def _operands(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """U and V, read from ``values`` (views where they lie in one block)."""
+        u_block, v_block, _ = self.blocks
+        U = values[self.u] if u_block is None else values[u_block].reshape(self.u.shape)
+        V = values[self.v] if v_block is None else values[v_block].reshape(self.v.shape)
+        return U, V
+
     def forward(self, values: np.ndarray) -> None:
+        U, V = self._operands(values)
+        bias_block = self.blocks[2]
+        same_row = self.bias_by_column and bias_block is not None
+        B = values[bias_block] if same_row else values[self.bias]  # one row, broadcast
         with np.errstate(all="ignore"):  # + and * never raise: inf * 0 is nan, as for floats
-            out = values[self.bias] + values[self.v] @ values[self.u].T
+            out = B + V @ U.T
         values[self.start : self.stop] = out.ravel()
 
     def backward(self, values: np.ndarray, grads: np.ndarray, reach: np.ndarray | None) -> None:
         G = grads[self.start : self.stop].reshape(self.S, self.J)
-        U, V = values[self.u], values[self.v]
+        U, V = self._operands(values)
         # A sum is finite when every entry is (or, rarely, overflows: then the exact path, too).
         if not all(math.isfinite(np.add.reduce(x, None)) for x in (G, U, V)):
             reached = None if reach is None else reach[self.start : self.stop]
             self._exactly(grads, G, U, V, reached)
             return
+        u_block, v_block, bias_block = self.blocks
         if self.needs[0]:
-            _add(grads, self.u, G.T @ V, self.unique[0])
+            _add(grads, self.u, G.T @ V, self.unique[0], u_block)
         if self.needs[1]:
-            _add(grads, self.v, G @ U, self.unique[1])
+            _add(grads, self.v, G @ U, self.unique[1], v_block)
         if self.needs_bias:
             if self.bias_by_column:
-                grads[self.bias[0]] += G.sum(axis=0)
+                grads[self.bias[0] if bias_block is None else bias_block] += G.sum(axis=0)
             else:
                 np.add.at(grads, self.bias, G)
 
@@ -404,9 +430,24 @@ def _distinct(positions: np.ndarray) -> bool:
     return bool(np.unique(positions).size == positions.size)
 
 
-def _add(grads: np.ndarray, where: np.ndarray, amounts: np.ndarray, distinct: bool) -> None:
-    """grads[where] += amounts, adding up where a position repeats."""
-    if distinct:
+def _block(positions: np.ndarray) -> slice | None:
+    """The slice of the value array that ``positions`` are, in order, if they are consecutive."""
+    index = _index(positions.ravel())
+    return index if isinstance(index, slice) else None
+
+
+def _add(
+    grads: np.ndarray,
+    where: np.ndarray,
+    amounts: np.ndarray,
+    distinct: bool,
+    block: slice | None = None,
+) -> None:
+    """grads[where] += amounts, adding up where a position repeats (``block``: where is that
+    slice)."""
+    if block is not None:
+        grads[block] += amounts.ravel()
+    elif distinct:
         grads[where] += amounts
     else:
         np.add.at(grads, where, amounts)
