@@ -6,6 +6,7 @@ on a graph small enough to check by hand.
 
 from __future__ import annotations
 
+import gc
 import random
 
 import numpy as np
@@ -15,7 +16,14 @@ from tinygrad_edu.compile import NARROW, Program
 from tinygrad_edu.compile.graph import depths, read_graph
 from tinygrad_edu.compile.grids import MINIMUM, find_grids
 from tinygrad_edu.compile.schedule import Group, Scalars, make_groups, plan
-from tinygrad_edu.compile.trace import flat_floats, modules_reached, roots, run, structure_of
+from tinygrad_edu.compile.trace import (
+    collector_paused,
+    flat_floats,
+    modules_reached,
+    roots,
+    run,
+    structure_of,
+)
 
 # --- stage 1: the trace ------------------------------------------------------------------------
 
@@ -41,6 +49,24 @@ def test_the_modules_fn_reaches_are_found_with_the_modules_inside_them() -> None
     model = nn.MLP(2, [3, 1], rng=random.Random(0))
     found = modules_reached(lambda x: model(x))
     assert found[0] is model and len(found) == 1 + 2 + 4  # the MLP, 2 layers, 4 neurons
+
+
+def test_what_a_trace_made_leaves_the_youngest_generation_so_no_collection_scans_it() -> None:
+    with collector_paused():
+        graph = [[] for _ in range(100_000)]  # tracked objects, alive after the pause
+    assert gc.get_count()[0] < 1000  # moved on: the next collection does not scan them
+    assert len(graph) == 100_000
+
+
+def test_the_collector_pause_leaves_a_programs_own_freeze_in_place() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collector_paused():
+            made = [[] for _ in range(1000)]
+        assert gc.get_freeze_count() == frozen and len(made) == 1000
+    finally:
+        gc.unfreeze()
 
 
 # --- stage 2: graph arrays -------------------------------------------------------------------
