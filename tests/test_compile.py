@@ -1144,10 +1144,15 @@ def test_print_shows_the_program_one_line_per_step_like_a_jaxpr() -> None:
         r" +\(10x4 @ 4x6\) +# 240 '\*' and 240 '\+' nodes at depth 5 of <lambda>/MLP/layers\.0$",
         lines[3],
     )
-    # the loss summed sample after sample: narrow, so node by node
+    # the loss summed sample after sample (the first sample's own sum of three terms with it):
+    # one running sum, added left to right
     assert re.search(
-        r"scalars\[\d+\] +# \d+ nodes \(\+ ×\d+, / ×1\) at depths \d+-\d+, node by node", listing
+        r"sum\[1x12\] s\d+\.\.s\d+\[12\] +# 11 '\+' nodes to depth \d+ of <lambda>/cross_entropy"
+        r" \(1 sum of 12 terms, left to right\)",
+        listing,
     )
+    # what is left after it, the division by 10, is narrow: node by node
+    assert re.search(r"scalars\[1\] +# 1 nodes \(/ ×1\) at depth \d+, node by node", listing)
     # every node that is not a leaf is in exactly one step
     counts = [int(n.replace(",", "")) for n in re.findall(r"# ([\d,]+) ", listing)]
     counts += [int(n.replace(",", "")) for n in re.findall(r"and ([\d,]+) '\+' nodes", listing)]
@@ -1211,6 +1216,55 @@ def test_a_grid_whose_weights_are_read_in_another_order_gathers_them_and_agrees(
     assert step.blocks[0] is None
     params = list({id(w): w for row in W for w in row}.values()) + b
     assert_same(lambda X: sum(fn(X)), params, X)
+
+
+# --- running sums ------------------------------------------------------------------------------
+
+
+def _steps(fn: Callable[..., Any], *args: Any) -> list[str]:
+    return [step.op for step in tinygrad_edu.compile(fn).program(*args).schedule]
+
+
+@pytest.mark.parametrize("odd", [1.5, math.inf, -math.inf, math.nan, -0.0])
+def test_running_sums_with_repeated_and_shared_terms_agree_with_the_interpreter(
+    odd: float,
+) -> None:
+    w, v = Value(0.7), Value(-1.3)
+
+    def fn(xs: Any) -> Value:
+        products = [w * x for x in xs]
+        per_row = [p + p + v + p.tanh() for p in products]  # a term twice, one shared
+        return sum(per_row) * w  # type: ignore[no-any-return]
+
+    xs = [0.5, -2.0, odd, 3.0, 0.25, 1.0, -1.0, 2.0, 4.0, 0.1]
+    assert "sum" in _steps(fn, xs)
+    assert_same(fn, [w, v], xs)
+
+
+def test_each_result_of_running_sums_backpropagates_its_own_gradients() -> None:
+    ws = [Value(0.1 * k - 0.4) for k in range(9)]
+
+    def fn(X: Any) -> list[Value]:
+        return [sum((w * x).relu() for w, x in zip(ws, row)) for row in X]  # type: ignore[misc]
+
+    X = np.random.default_rng(5).normal(size=(12, 9))
+    fast = tinygrad_edu.compile(fn)
+    assert "sum" in _steps(fn, X)
+    for k in (0, 7):
+        zero(ws)
+        fast(X)[k].backward()
+        got = grads(ws)
+        zero(ws)
+        interpreted(fn)(X)[k].backward()
+        assert all(agree(g, want) for g, want in zip(got, grads(ws))), k
+
+
+def test_running_sums_give_the_interpreters_sum_bit_for_bit() -> None:
+    X = np.random.default_rng(6).normal(size=(30, 17)) * 10.0 ** np.arange(-8, 9)
+    fn = lambda X: [sum(row[1:], row[0]) for row in X]  # noqa: E731
+    assert _steps(fn, X) == ["sum"]
+    with no_grad():
+        assert [v.data for v in tinygrad_edu.compile(fn)(X)] == [v.data for v in fn(as_values(X))]
 
 
 def test_an_incomplete_grid_stays_node_by_node_and_agrees() -> None:

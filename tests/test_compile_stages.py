@@ -15,7 +15,7 @@ from tinygrad_edu import Value, nn
 from tinygrad_edu.compile import NARROW, Program
 from tinygrad_edu.compile.graph import depths, read_graph
 from tinygrad_edu.compile.grids import MINIMUM, find_grids
-from tinygrad_edu.compile.schedule import Group, Scalars, make_groups, plan
+from tinygrad_edu.compile.schedule import Group, RunningSums, Scalars, make_groups, plan
 from tinygrad_edu.compile.trace import (
     collector_paused,
     flat_floats,
@@ -103,18 +103,43 @@ def test_nodes_of_one_depth_and_one_operation_make_one_group() -> None:
     program, groups = _batch(20)
     steps = [(step.depth, step.op, step.size) for step in program.schedule]
     assert steps[:2] == [(1, "*", 20), (2, "relu", 20)]  # every sample's product at once
-    # the running sum 0 + t0 + t1 + ...: a chain of 20 additions, one group each
-    assert [step.op for step in program.schedule[2:]] == ["+"] * 20
-    assert all(isinstance(group, Group) for group in groups)
+    # the running sum 0 + t0 + t1 + ...: 20 additions, one step that adds left to right
+    assert [(step.op, step.size) for step in program.schedule[2:]] == [("sum", 20)]
+    (sums,) = groups[2:]
+    assert isinstance(sums, RunningSums) and (sums.S, sums.L) == (1, 21)
+
+
+def test_running_sums_add_left_to_right_as_the_interpreter_does() -> None:
+    rng = np.random.default_rng(0)
+    terms = (rng.normal(size=(40, 30)) * 10.0 ** rng.integers(-12, 12, size=(40, 30))).tolist()
+    fn = lambda rows: [sum(row[1:], row[0]) for row in rows]  # noqa: E731
+    traced = run(fn, (terms,), "f")
+    graph = read_graph(roots(traced), traced.made_here)
+    program = Program(graph, traced, keep=False)
+    assert [step.op for step in program.schedule] == ["sum"]
+    replayed = program.results(program.forward(np.array(terms).ravel())).tolist()
+    assert replayed == [sum(row[1:], row[0]) for row in terms]  # bit for bit
 
 
 def test_narrow_groups_are_joined_into_runs_computed_node_by_node() -> None:
-    _, groups = _batch(20)
-    steps = plan(groups)
-    wide = [step for step in steps if isinstance(step, Group)]
-    runs = [step for step in steps if isinstance(step, Scalars)]
-    assert [g.stop - g.start for g in wide] == [20, 20] and NARROW <= 20
-    assert len(runs) == 1 and runs[0].stop - runs[0].start == 20  # the 20 additions, one run
+    w = Value(0.5)
+
+    def chain(xs: list[Value]) -> Value:
+        wide = sum(x.relu() for x in xs)  # 20 relu at once, then a running sum
+        for _ in range(10):
+            wide = (wide * w).tanh()  # one node per depth: narrow
+        return wide
+
+    traced = run(chain, ([float(i) for i in range(20)],), "f")
+    graph = read_graph(roots(traced), traced.made_here)
+    position = np.empty(len(graph.nodes), np.int64)
+    leaves = np.flatnonzero(graph.op == 0)
+    position[leaves] = np.arange(leaves.size)
+    steps = plan(make_groups(graph, position, leaves.size, 1))
+    kinds = [Group, RunningSums, Scalars]
+    assert len(steps) == 3 and all(isinstance(s, kind) for s, kind in zip(steps, kinds))
+    assert steps[0].stop - steps[0].start == 20 and NARROW <= 20
+    assert steps[2].stop - steps[2].start == 20  # the ten products and ten tanh, one run
 
 
 def test_make_groups_numbers_the_nodes_group_after_group() -> None:

@@ -18,7 +18,17 @@ from ..hooks import Sampler, Update, sample
 from ..ops import OPS, Op
 from .graph import INDEX, Graph, everywhere, reachable, read_graph
 from .grids import Grid
-from .schedule import Group, MatMul, Scalars, Step, levels, make_groups, plan, positions_of
+from .schedule import (
+    Group,
+    MatMul,
+    RunningSums,
+    Scalars,
+    Step,
+    levels,
+    make_groups,
+    plan,
+    positions_of,
+)
 from .trace import Run, drawn_leaves, drawn_numbers, recorded_in, roots
 
 RTOL, ATOL = 1e-9, 1e-12
@@ -97,7 +107,7 @@ class Program:
     def __init__(self, graph: Graph, run: Run, keep: bool) -> None:
         parameters, inputs, drawn, constants = _leaves(graph, run)
         found = levels(graph)
-        parameters = _grid_order(parameters, found[1])
+        parameters = _grid_order(parameters, found.grids)
         self.parameters: list[Value] = [graph.nodes[i] for i in parameters]
         self.inputs = len(run.inputs)
         self.drawn = drawn.size
@@ -166,6 +176,9 @@ class Program:
         for group in self._groups:
             if isinstance(group, MatMul):
                 arrays += [group.u, group.v, group.bias]
+                continue
+            if isinstance(group, RunningSums):
+                arrays += [group.terms, group.into.order, group.into.starts, group.into.targets]
                 continue
             for each in group.inputs:
                 arrays += [each.read, each.order, each.starts, each.targets]
@@ -320,6 +333,8 @@ class Program:
                     reach[group.u[grid.any(axis=0)]] = True
                     reach[group.v[grid.any(axis=1)]] = True
                     reach[group.bias[grid]] = True
+                elif isinstance(group, RunningSums):
+                    reach[group.terms[reached]] = True
                 elif reached.any():
                     for each in group.inputs:
                         reach[positions_of(each.read)[reached]] = True
@@ -362,9 +377,16 @@ class Program:
         raise RuntimeError(f"{_FROZEN}: {difference}")
 
 
-def _listed(k: int, step: Group | MatMul | Scalars, regions: list[tuple[str, int, int]]) -> str:
+def _listed(
+    k: int, step: Group | MatMul | RunningSums | Scalars, regions: list[tuple[str, int, int]]
+) -> str:
     """One line of a program's listing: ``s3 = relu[1,000] s2[1,000]  # 1,000 relu nodes...``."""
     size = step.stop - step.start
+    if isinstance(step, RunningSums):
+        line = f"s{k} = sum[{step.S:,}x{step.L}] {_read(regions, step.terms)}"
+        sums = f"{step.S:,} sum{'s' if step.S > 1 else ''} of {step.L} terms, left to right"
+        scope = f" of {step.scope}" if step.scope else ""
+        return f"  {line:<48} # {step.size:,} '+' nodes to depth {step.depth}{scope} ({sums})"
     if isinstance(step, MatMul):
         S, J, K = step.S, step.J, step.K
         what = f"{S * J * K:,} '*' and {S * J * K:,} '+' nodes at depth {step.depth}"

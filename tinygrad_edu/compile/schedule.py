@@ -22,6 +22,7 @@ from ..ops import BUILTINS, OPS, PARTIAL
 from ..scalars import is_number
 from .graph import INDEX, Graph, depths
 from .grids import Grid, find_grids
+from .sums import Sums, find_sums
 
 
 class Step(NamedTuple):
@@ -236,10 +237,23 @@ def _scatter(grads: np.ndarray, into: _Input, c: np.ndarray) -> None:
         grads[into.targets] += np.add.reduceat(sorted_c, into.starts)
 
 
-def levels(graph: Graph) -> tuple[np.ndarray, list[Grid]]:
-    """Every node's depth, and the dense multiply-add grids among the nodes."""
+class Levels(NamedTuple):
+    """What the schedule is built from besides the graph: every node's depth, the dense
+    multiply-add grids (:mod:`.grids`) and the running sums (:mod:`.sums`)."""
+
+    depth: np.ndarray
+    grids: list[Grid]
+    sums: list[Sums]
+
+
+def levels(graph: Graph) -> Levels:
+    """Every node's depth, the grids among the nodes, then the running sums among the rest."""
     depth = depths(graph.a, graph.b)
-    return depth, find_grids(graph, depth)
+    grids = find_grids(graph, depth)
+    taken = np.zeros(graph.op.size, bool)
+    for grid in grids:
+        taken[grid.inner] = taken[grid.ends.ravel()] = True
+    return Levels(depth, grids, find_sums(graph, depth, taken))
 
 
 def make_groups(
@@ -247,18 +261,18 @@ def make_groups(
     position: np.ndarray,
     start: int,
     n_parameters: int,
-    found: tuple[np.ndarray, list[Grid]] | None = None,
-) -> list[Group | MatMul]:
+    found: Levels | None = None,
+) -> list[Group | MatMul | RunningSums]:
     """The steps of the program in order of depth: each dense multiply-add grid as a
-    :class:`MatMul` (see :mod:`.grids`), then groups of the other nodes of one depth and one
-    operation, numbered from ``start`` on in ``position`` (which already places the leaves),
-    with their index arrays. The products and partial sums a grid stands for are numbered last:
-    nothing reads them. ``found``: the nodes' depths and the grids, if :func:`levels` gave
-    them already."""
-    depth, grids = levels(graph) if found is None else found
-    grids = sorted(grids, key=lambda grid: grid.depth)
+    :class:`MatMul` (see :mod:`.grids`), each set of running sums as :class:`RunningSums`, then
+    groups of the other nodes of one depth and one operation, numbered from ``start`` on in
+    ``position`` (which already places the leaves), with their index arrays. The products and
+    partial sums that grids and running sums stand for are numbered last: nothing reads them.
+    ``found``: what :func:`levels` gives, if it was asked already."""
+    depth, grids, sums = levels(graph) if found is None else found
+    fused: list[Grid | Sums] = sorted([*grids, *sums], key=_depth_of)
     operations = graph.op != 0
-    for each in grids:
+    for each in fused:
         operations[each.inner] = False
         operations[each.ends.ravel()] = False
     operations = np.flatnonzero(operations)
@@ -270,14 +284,22 @@ def make_groups(
     # requires[i]: some parameter is among node i's ancestors, so a gradient must reach it
     requires = np.zeros(graph.op.size, bool)
     requires[:n_parameters] = True
-    steps: list[Group | MatMul] = []
-    pending = iter(grids)
-    grid: Grid | None = next(pending, None)
+    steps: list[Group | MatMul | RunningSums] = []
+    pending = iter(fused)
+    next_fused: Grid | Sums | None = next(pending, None)
+
+    def fused_step(each: Grid | Sums, start: int) -> MatMul | RunningSums:
+        if isinstance(each, Grid):
+            return MatMul(graph, each, position, start, requires)
+        return RunningSums(graph, each, position, start, requires)
+
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         members = members_all[lo:hi]
-        while grid is not None and (members.size == 0 or grid.depth <= depth[members[0]]):
-            steps.append(MatMul(graph, grid, position, start, requires))
-            start, grid = steps[-1].stop, next(pending, None)
+        while next_fused is not None and (
+            members.size == 0 or next_fused.depth <= depth[members[0]]
+        ):
+            steps.append(fused_step(next_fused, start))
+            start, next_fused = steps[-1].stop, next(pending, None)
         if members.size == 0:
             continue
         name = graph.names[int(graph.op[members[0]])]
@@ -308,14 +330,17 @@ def make_groups(
             )
         )
         start = stop
-    while grid is not None:
-        steps.append(MatMul(graph, grid, position, start, requires))
-        start, grid = steps[-1].stop, next(pending, None)
-    inner = [each.inner for each in grids]
-    if inner:
-        fused = np.concatenate(inner)
-        position[fused] = np.arange(start, start + fused.size)
+    while next_fused is not None:
+        steps.append(fused_step(next_fused, start))
+        start, next_fused = steps[-1].stop, next(pending, None)
+    if fused:
+        inner = np.concatenate([each.inner for each in fused])
+        position[inner] = np.arange(start, start + inner.size)
     return steps
+
+
+def _depth_of(each: Grid | Sums) -> int:
+    return each.depth
 
 
 class MatMul:
@@ -424,6 +449,50 @@ class MatMul:
     def size(self) -> int:
         """How many scalar nodes it stands for: S·J·K products and as many additions."""
         return 2 * self.S * self.J * self.K
+
+
+class RunningSums:
+    """S running sums of L terms each (see :mod:`.sums`), replayed as one step: forward the
+    terms added left to right along each row, as the interpreter adds them; backward each term
+    receives its sum's gradient (the rule of + is 1 for both inputs, never 0)."""
+
+    op = "sum"
+
+    def __init__(
+        self, graph: Graph, sums: Sums, position: np.ndarray, start: int, requires: np.ndarray
+    ) -> None:
+        self.S, self.L = (int(n) for n in sums.terms.shape)
+        self.depth = sums.depth
+        self.start, self.stop = start, start + self.S
+        self.terms = position[sums.terms]  # [sum, term]
+        position[sums.ends] = np.arange(self.start, self.stop)
+        self.block = _block(self.terms)
+        self.needed = bool(requires[self.terms].any())
+        requires[self.start : self.stop] = requires[self.terms].any(axis=1)
+        self.into = _input(self.terms.ravel(), self.needed)
+        first, last = graph.nodes[int(sums.ends[0])], graph.nodes[int(sums.ends[-1])]
+        self.scope = _shared(first.scope, last.scope)
+
+    @property
+    def size(self) -> int:
+        """How many scalar nodes it stands for: L - 1 additions per sum."""
+        return self.S * (self.L - 1)
+
+    def forward(self, values: np.ndarray) -> None:
+        """values[start:stop] = ((t0 + t1) + t2) + ..., row by row."""
+        T = values[self.terms] if self.block is None else values[self.block].reshape(self.S, -1)
+        with np.errstate(all="ignore"):  # + never raises: inf + -inf is nan, as for floats
+            values[self.start : self.stop] = np.add.accumulate(T, axis=1)[:, -1]
+
+    def backward(self, values: np.ndarray, grads: np.ndarray, reach: np.ndarray | None) -> None:
+        """grads[term] += grads[its sum], for every term (a sum that ``reach`` leaves out
+        passes nothing)."""
+        if not self.needed:
+            return
+        g = grads[self.start : self.stop]
+        if reach is not None:
+            g = np.where(reach[self.start : self.stop], g, 0.0)
+        _scatter(grads, self.into, np.repeat(g, self.L))
 
 
 def _distinct(positions: np.ndarray) -> bool:
@@ -554,10 +623,12 @@ class Scalars:
             grads[where] += np.fromiter(below.values(), np.float64, len(below))
 
 
-def plan(groups: list[Group | MatMul]) -> list[Group | MatMul | Scalars]:
+def plan(
+    groups: list[Group | MatMul | RunningSums],
+) -> list[Group | MatMul | RunningSums | Scalars]:
     """The steps as they run: each run of consecutive narrow groups joined into one
     :class:`Scalars`, the others vectorised as they are."""
-    plan: list[Group | MatMul | Scalars] = []
+    plan: list[Group | MatMul | RunningSums | Scalars] = []
     run: list[Group] = []
     for group in groups:
         if isinstance(group, Group) and group.stop - group.start < NARROW:
