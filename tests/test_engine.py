@@ -1059,3 +1059,48 @@ def test_asyncio_tasks_between_calls_see_the_collector_as_the_program_set_it(
 
     asyncio.run(both())
     assert seen == [True] * 6 and gc.isenabled()
+
+
+def contains(objects: list[Any], x: object) -> bool:
+    return any(o is x for o in objects)
+
+
+def test_the_graph_a_call_made_waits_in_the_oldest_generation_unscanned(
+    collector_on: None,
+) -> None:
+    """The next young collection (due at the program's next allocation) scans none of it."""
+    out = nn.MLP(2, [3, 1])([1.0, 2.0])
+    young = gc.get_objects(generation=0) + gc.get_objects(generation=1)
+    assert not contains(young, out) and not contains(young, out.inputs[0])
+    assert contains(gc.get_objects(generation=2), out)
+
+
+def test_a_cycle_the_program_dropped_before_a_call_is_collected_at_the_call(
+    collector_on: None,
+) -> None:
+    """Only what the call made skips the young generations: the program's own young garbage
+    is collected as the collector would have, not moved to the oldest generation with it."""
+
+    class Node:
+        pass
+
+    gc.collect()
+    cycle = Node()
+    cycle.me = cycle  # type: ignore[attr-defined]
+    dead = weakref.ref(cycle)
+    del cycle
+    assert dead() is not None
+    nn.MLP(2, [3, 1])([1.0, 2.0])
+    assert dead() is None
+
+
+def test_objects_the_program_froze_stay_frozen_across_calls(collector_on: None) -> None:
+    kept = [Value(1.0)]
+    calls = library_calls()
+    gc.freeze()
+    try:
+        for name, call in calls:
+            call()
+            assert not contains(gc.get_objects(), kept), name  # frozen: in no generation
+    finally:
+        gc.unfreeze()
