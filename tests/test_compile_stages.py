@@ -6,12 +6,13 @@ on a graph small enough to check by hand.
 
 from __future__ import annotations
 
+import functools
 import gc
 import random
 
 import numpy as np
 
-from tinygrad_edu import Value, nn
+from tinygrad_edu import Value, nn, scope
 from tinygrad_edu.compile import NARROW, Program
 from tinygrad_edu.compile.graph import depths, read_graph
 from tinygrad_edu.compile.grids import MINIMUM, find_grids
@@ -24,6 +25,7 @@ from tinygrad_edu.compile.trace import (
     run,
     structure_of,
 )
+from tinygrad_edu.engine import inputs_of, scopes_of, topological_order
 
 # --- stage 1: the trace ------------------------------------------------------------------------
 
@@ -83,6 +85,87 @@ def test_the_graph_is_read_into_arrays_in_topological_order() -> None:
     assert graph.a.tolist() == [-1, -1, 0, 2, 3] and graph.b.tolist() == [-1, -1, 1, 0, -1]
     assert graph.outputs.tolist() == [4]
     assert depths(graph.a, graph.b).tolist() == [0, 0, 1, 2, 3]
+
+
+def _random_graphs(rng: random.Random, before: list[Value], outputs: int, x: Value) -> list[Value]:
+    """Random graphs over ``x`` and the Values ``before``: nodes reused, x * x, constants."""
+    pool = [x, *before]
+    for _ in range(rng.randrange(1, 80 * outputs)):
+        u, v = rng.choice(pool), rng.choice(pool)
+        kind = rng.randrange(4)
+        if kind == 0:
+            pool.append(u.tanh())
+        else:
+            pool.append(u * v if kind == 1 else u + 0.5 if kind == 2 else u - v)
+    return [sum(pool[-5 - k :], pool[-1 - k]) for k in range(outputs)]
+
+
+def test_read_graph_gives_the_engines_walk_and_each_inputs_position() -> None:
+    """Property, on random graphs: the order is ``topological_order``'s (walked from a node that
+    joins the results when there are several), and ``a``, ``b`` hold the positions of each
+    node's ``inputs``; a node computed before the call is a leaf, and nothing below it is read."""
+    for seed in range(40):
+        rng = random.Random(seed)
+        params = [Value(rng.uniform(-1, 1)) for _ in range(3)]
+        before = params + [params[0] * params[1], (params[2] - 1.0).tanh()][: seed % 3]
+        fn = functools.partial(_random_graphs, rng, before, 1 + seed % 2)
+        traced = run(fn, (0.5,), "f")
+        results = traced.results
+        graph = read_graph(roots(traced), traced.made_here)
+        computed_before = {node for node in before if node.op}
+        if computed_before.isdisjoint(graph.nodes):
+            if len(results) == 1:
+                assert graph.nodes == topological_order(results[0])
+            else:  # the joining node, last, is left out
+                assert graph.nodes == topological_order(results[0] + results[1])[:-1]
+        at = {node: i for i, node in enumerate(graph.nodes)}
+        assert len(at) == len(graph.nodes)
+        for i, node in enumerate(graph.nodes):
+            cut = node in computed_before
+            inputs = [] if cut else [at[x] for x in node.inputs]
+            assert [graph.a[i], graph.b[i]] == (inputs + [-1, -1])[:2]
+            assert graph.names[graph.op[i]] == ("" if cut else node.op)
+            assert graph.data[i] == node.data
+        assert [graph.nodes[i] for i in graph.outputs] == results
+        assert set(graph.nodes) == _reached(results, computed_before)
+
+
+def _reached(results: list[Value], leaves: set[Value]) -> set[Value]:
+    seen: set[Value] = set()
+    todo = list(results)
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo += [] if node in leaves else node.inputs
+    return seen
+
+
+def test_a_chain_of_a_million_nodes_is_read_without_recursion() -> None:
+    w = Value(1.0)
+
+    def chain(x: Value) -> Value:
+        for _ in range(1_000_000):
+            x = x * w
+        return x
+
+    traced = run(chain, (0.5,), "chain")
+    graph = read_graph(roots(traced), traced.made_here)
+    assert graph.op.size == 1_000_002 and graph.outputs.tolist() == [1_000_001]
+    assert graph.a[2:].tolist() == [0, *range(2, 1_000_001)] and set(graph.b[2:].tolist()) == {1}
+
+
+def test_the_engine_reads_inputs_and_scopes_as_columns() -> None:
+    x, w = Value(1.0), Value(2.0)
+    with scope("layer"):
+        y = x * w
+        z = y.tanh()
+    with scope("layer"):  # another entry of the same name: another scope
+        t = z + 1.0
+    firsts, seconds = inputs_of([x, y, z])
+    assert list(firsts) == [None, x, y] and list(seconds) == [None, w, None]
+    assert y.scope == t.scope == "layer"
+    assert {id(where) for where in scopes_of([y, z, t])} == {id(y.scope), id(t.scope)}
 
 
 # --- stage 3: the schedule ---------------------------------------------------------------------

@@ -9,14 +9,13 @@ record (computed before the call) is read as a leaf, as the interpreter reads it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from itertools import chain
+from collections.abc import Callable
 from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
 
-from ..engine import Value, topological_order
+from ..engine import Value, inputs_of, scopes_of, topological_order
 from ..recording import enable_grad
 from .trace import within
 
@@ -52,32 +51,42 @@ def read_graph(results: list[Value], made_here: object) -> Graph:
     what it was computed from (a weight tied as ``w2 = w * 2`` at setup keeps its number until
     it is computed again)."""
     nodes = _walk(results)
-    outside = _outside(nodes, made_here)
-    if outside:  # rare: walk again, stopping at what fn did not record
-        nodes, outside = reachable(results, _Inside(made_here))
+    outside: set[Value] = set()
+    if not all(within(where, made_here) for where in scopes_of(filter(_op, nodes))):
+        nodes, outside = reachable(results, _Inside(made_here))  # rare: stop at what fn did not
     n = len(nodes)
     if n >= np.iinfo(INDEX).max:
         raise ValueError(f"a graph of {n:,} nodes is too large to compile")
-    codes: dict[str, int] = {"": 0}
-    ops = ("" if node in outside else node.op for node in nodes) if outside else map(_op, nodes)
-    op = np.fromiter((codes.setdefault(name, len(codes)) for name in ops), np.int16, n)
+    # Each column is read by one ``map`` in C (no Python call per node): the MNIST-shaped graph
+    # of 8 million nodes is read in 5 s instead of 10 s.
+    ops = list(map(_op, nodes))
+    firsts, seconds = (np.fromiter(map(id, column), np.uintp, n) for column in inputs_of(nodes))
+    if outside:
+        for i in [i for i, node in enumerate(nodes) if node in outside]:
+            ops[i], firsts[i], seconds[i] = "", _NONE, _NONE
+    codes = {"": 0}  # numbered in order of first use, which orders a depth's groups
+    for name in dict.fromkeys(ops):
+        codes.setdefault(name, len(codes))
+    op = np.fromiter(map(codes.__getitem__, ops), np.int16, n)
     data = np.fromiter(map(_data, nodes), np.float64, n)
-    # Positions by identity, found with a sorted array of ids rather than a dict: a dict of
+    # Positions by identity, found in a sorted array of ids rather than a dict: a dict of
     # millions of nodes would cost about a hundred bytes per node while tracing.
     ids = np.fromiter(map(id, nodes), np.uintp, n)
     by_id = np.argsort(ids)
-    pairs: Iterable[tuple[int, int]] = map(_input_ids, nodes)
-    if outside:
-        pairs = (_NO_INPUTS if node in outside else _input_ids(node) for node in nodes)
-    inputs = np.fromiter(chain.from_iterable(pairs), np.uintp, 2 * n)
-    found = by_id[np.searchsorted(ids, inputs, sorter=by_id).clip(0, n - 1)]
-    positions = np.where(inputs == 0, -1, found).reshape(n, 2)
-    outputs = by_id[np.searchsorted(ids, np.fromiter(map(id, results), np.uintp), sorter=by_id)]
-    return Graph(nodes, list(codes), op, positions[:, 0], positions[:, 1], data, outputs)
+    sorted_ids = ids[by_id]
+
+    def position(of: np.ndarray) -> np.ndarray:
+        found: np.ndarray = by_id[np.searchsorted(sorted_ids, of).clip(0, n - 1)]
+        return found
+
+    a = np.where(firsts == _NONE, -1, position(firsts))
+    b = np.where(seconds == _NONE, -1, position(seconds))
+    outputs = position(np.fromiter(map(id, results), np.uintp))
+    return Graph(nodes, list(codes), op, a, b, data, outputs)
 
 
-_NO_INPUTS = (0, 0)
-_op, _scope = attrgetter("op"), attrgetter("scope")
+_NONE = id(None)  # the id of a missing input: None is never a node
+_op = attrgetter("op")
 
 
 def _walk(results: list[Value]) -> list[Value]:
@@ -91,22 +100,6 @@ def _walk(results: list[Value]) -> list[Value]:
             joins.append(joins[-1] + result)
     made = {id(join) for join in joins[1:]}
     return [node for node in topological_order(joins[-1]) if id(node) not in made]
-
-
-def _outside(nodes: list[Value], made_here: object) -> set[Value]:
-    """The nodes with inputs that were not recorded inside ``made_here`` (computed before the
-    call). Each scope entry is asked once: the nodes of one module call share theirs."""
-    scopes = list(map(_scope, nodes))
-    entries = dict(zip(map(id, scopes), scopes))  # one per entry
-    away = {key for key, where in entries.items() if not within(where, made_here)}
-    if not away:
-        return set()
-    return {node for node, where in zip(nodes, scopes) if id(where) in away and node.op}
-
-
-def _input_ids(node: Value) -> tuple[int, int]:
-    inputs = node.inputs
-    return (id(inputs[0]) if inputs else 0, id(inputs[1]) if len(inputs) > 1 else 0)
 
 
 def reachable(
