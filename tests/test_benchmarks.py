@@ -51,6 +51,19 @@ def test_moons_step_runs_both_engines_with_the_same_losses(load: object) -> None
     assert rows["tinygrad_edu"][2].endswith("%")
 
 
+def test_digits_step_compares_two_trees_each_in_its_own_process(load: object) -> None:
+    tree = str(BENCHMARKS.parent)  # this tree against itself: the same losses
+    report = load("digits_step").main(  # type: ignore[operator]
+        ["--against", tree, "--steps", "1", "--warmup", "0", "--rounds", "1", "--batch", "2"]
+    )
+    rows = table_rows(report)
+    trees = ["this tree", f"against: {BENCHMARKS.parent.name}"]
+    assert set(trees) <= set(rows)
+    for ms, speed_up, in_gc, difference in (rows[tree] for tree in trees):
+        assert float(ms) > 0 and speed_up.endswith("x") and in_gc.endswith("%")
+        assert float(difference) == 0.0
+
+
 def test_memory_reports_bytes_per_node_for_both_engines(load: object) -> None:
     need("micrograd")
     report = load("memory").main(["--nodes", "2000"])  # type: ignore[operator]
