@@ -587,3 +587,108 @@ def test_clip_grad_norm_of_huge_finite_gradients_does_not_overflow() -> None:
     a.grad, b.grad = 3e200, 4e200  # the squares overflow; the norm does not
     assert clip_grad_norm([a, b], max_norm=np.float32(5.0)) == pytest.approx(5e200, rel=1e-15)
     assert (a.grad, b.grad) == pytest.approx((3.0, 4.0), rel=1e-15)
+
+
+# --- rules on arrays: each parameter moves as its formula, written per parameter, says -----------
+
+
+def _by_hand(name: str, settings: dict[str, Any]) -> Any:
+    """One step of each optimiser's formula for one parameter, in Python floats (the class
+    docstrings' formulas, written out as PyTorch's per-parameter loops write them)."""
+    lr = settings["lr"]
+
+    def sgd(p: float, g: float, s: dict[str, Any], t: int) -> float:
+        g = g + settings["weight_decay"] * p
+        buf = g if s.get("buf") is None else settings["momentum"] * s["buf"] + g
+        s["buf"] = buf
+        return p - lr * (g + settings["momentum"] * buf if settings["nesterov"] else buf)
+
+    def adagrad(p: float, g: float, s: dict[str, Any], t: int) -> float:
+        clr = lr / (1 + (t - 1) * settings["lr_decay"])
+        s["sum"] = s.get("sum", settings["initial_accumulator_value"]) + g * g
+        return p - clr * g / (math.sqrt(s["sum"]) + settings["eps"])
+
+    def rmsprop(p: float, g: float, s: dict[str, Any], t: int) -> float:
+        alpha, eps, momentum = settings["alpha"], settings["eps"], settings["momentum"]
+        s["sq"] = alpha * s.get("sq", 0.0) + (1 - alpha) * g * g
+        s["avg"] = alpha * s.get("avg", 0.0) + (1 - alpha) * g
+        variance = s["sq"] - s["avg"] ** 2 if settings["centered"] else s["sq"]
+        denom = math.sqrt(max(variance, 0.0)) + eps
+        s["buf"] = momentum * s.get("buf", 0.0) + g / denom
+        return p - lr * (s["buf"] if momentum else g / denom)
+
+    def adam(p: float, g: float, s: dict[str, Any], t: int, decoupled: bool = False) -> float:
+        b1, b2 = settings["betas"]
+        if decoupled:
+            p = p * (1 - lr * settings["weight_decay"])
+        else:
+            g = g + settings["weight_decay"] * p
+        s["m"] = b1 * s.get("m", 0.0) + (1 - b1) * g
+        s["v"] = b2 * s.get("v", 0.0) + (1 - b2) * g * g
+        return p - lr * (s["m"] / (1 - b1**t)) / (math.sqrt(s["v"] / (1 - b2**t)) + settings["eps"])
+
+    rules = {"sgd": sgd, "adagrad": adagrad, "rmsprop": rmsprop, "adam": adam}
+    if name == "adamw":
+        return lambda p, g, s, t: adam(p, g, s, t, decoupled=True)
+    return rules[name]
+
+
+HARD_SETTINGS = {
+    "sgd": [dict(lr=0.1), dict(lr=0.05, momentum=0.9, weight_decay=0.01, nesterov=True)],
+    "adagrad": [dict(lr=0.1, lr_decay=0.01, weight_decay=0.0, initial_accumulator_value=0.1)],
+    "rmsprop": [dict(lr=0.01), dict(lr=0.01, alpha=0.9, momentum=0.5, centered=True)],
+    "adam": [dict(lr=0.01, weight_decay=0.1)],
+    "adamw": [dict(lr=0.01, betas=(0.8, 0.9))],
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "given"), [(n, s) for n, each in HARD_SETTINGS.items() for s in each]
+)
+def test_each_parameter_moves_bit_for_bit_as_its_per_parameter_formula(
+    name: str, given: dict[str, Any]
+) -> None:
+    rng = np.random.default_rng(0)
+    params = [Value(x) for x in rng.normal(size=300)]
+    optimizer = OPTIMIZERS[name](params, **given)  # type: ignore[arg-type]
+    settings = optimizer.param_groups[0]
+    rule = _by_hand(name, settings)
+    expected = [p.data for p in params]
+    states: list[dict[str, Any]] = [{} for _ in params]
+    for t in range(1, 6):
+        grads = rng.normal(size=300) * 10.0 ** rng.integers(-8, 3, size=300)
+        grads[:5] = 0.0  # a gradient of exactly 0 (the reason eps exists)
+        for p, g in zip(params, grads.tolist()):
+            p.grad = g
+        optimizer.step()
+        expected = [rule(p, g, s, t) for p, g, s in zip(expected, grads.tolist(), states)]
+        assert [p.data for p in params] == expected, t  # bit for bit
+        assert all(type(p.data) is float for p in params)
+
+
+def test_state_reads_one_parameters_state_as_floats_and_cannot_be_written() -> None:
+    x, y = start()
+    optimizer = SGD([x, y], lr=0.1, momentum=0.9)
+    assert optimizer.state[x] == {"momentum_buffer": None}  # PyTorch's: none before a step
+    x.grad, y.grad = GX, GY
+    optimizer.step()
+    assert optimizer.state[y] == {"momentum_buffer": GY} and len(optimizer.state) == 2
+    assert list(optimizer.state) == [x, y]
+    with pytest.raises(TypeError):
+        optimizer.state[x]["momentum_buffer"] = 0.0  # type: ignore[index]
+    with pytest.raises(KeyError):
+        optimizer.state[Value(1.0)]
+    adam = Adam([x], lr=0.1)
+    adam.step()
+    assert set(adam.state[x]) == {"exp_avg", "exp_avg_sq"}
+    assert adam.state[x]["exp_avg"] == pytest.approx(0.1 * GX, rel=1e-15)
+
+
+def test_a_diverging_step_warns_the_optimisers_warning_and_no_numpy_one() -> None:
+    params = [Value(1e300), Value(1.0)]
+    optimizer = Adam(params, lr=1.0)
+    params[0].grad, params[1].grad = 1e300, math.inf  # g² overflows; g is inf
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        optimizer.step()
+    assert [str(w.message)[:39] for w in caught] == ["training diverged: after step 1 of Adam"]

@@ -26,19 +26,25 @@ Training that diverges (a nan or infinite parameter or gradient after a step) is
 optimiser, by a ``RuntimeWarning`` from ``step()``.
 
 Below, p is a parameter's value, g its gradient, lr the learning rate and t the step count
-(1 on the first step). Per-parameter state (momentum buffers, running averages) is kept in
-``optimizer.state[p]``, a dict of floats under PyTorch's names.
+(1 on the first step). Each rule is written on arrays, one entry per parameter of a group, as
+PyTorch writes it on tensors: a step reads the group's data and gradients into two arrays,
+applies the rule, and writes the new data back (``tinygrad_edu.bulk``), so a model of 40,000
+parameters takes a few numpy calls a step, not a Python step per parameter and formula
+(``benchmarks/optimizers.py``). Per-parameter state (momentum buffers, running averages) is
+kept in arrays under PyTorch's names; ``optimizer.state[p]`` reads one parameter's, as floats.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
 
+from .bulk import read_data, read_grads, write_data
 from .collector import pause, resume
 from .engine import Value
 from .scalars import is_number
@@ -56,6 +62,9 @@ __all__ = [
 
 Group = dict[str, Any]
 """One parameter group: ``"params"`` (a list of Values) and every setting of the optimiser."""
+
+Buffers = dict[str, Any]
+"""One group's state: an array per name (one entry per parameter), or None before it starts."""
 
 
 def _check(name: str, x: object, low: float = 0.0, high: float | None = None) -> float:
@@ -163,9 +172,8 @@ class Optimizer:
             raise ValueError("the optimiser got an empty parameter list")
         if len(set(self.params)) != len(self.params):
             raise ValueError("a parameter appears more than once in the list (or in two groups)")
-        self.state: dict[Value, dict[str, Any]] = {
-            p: self._initial_state(group) for group in self.param_groups for p in group["params"]
-        }
+        self._buffers: list[Buffers] = [self._initial_buffers(group) for group in self.param_groups]
+        self.state = State(self)
         self.steps = 0
         self._warned = False
 
@@ -190,8 +198,15 @@ class Optimizer:
         return {"params": params, **settings}
 
     def _initial_state(self, group: Group) -> dict[str, Any]:
-        """One parameter's state before its first step."""
+        """One parameter's state before its first step (a float, or None: set by the step)."""
         return {}
+
+    def _initial_buffers(self, group: Group) -> Buffers:
+        n = len(group["params"])
+        return {
+            name: None if x is None else np.full(n, x, np.float64)
+            for name, x in self._initial_state(group).items()
+        }
 
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to 0."""
@@ -207,31 +222,37 @@ class Optimizer:
         self.steps += 1
         pause()  # no garbage-collector runs during the update (collector.py says why)
         try:
-            for group in self.param_groups:
-                self._update(group)
+            for group, state in zip(self.param_groups, self._buffers):
+                params = group["params"]
+                g = read_grads(params)
+                with np.errstate(all="ignore"):  # overflow is inf, as with floats: no warning
+                    p = self._update(group, state, read_data(params), g)
+                write_data(params, p)
+                if not self._warned:
+                    self._watch(params, p, g)
         finally:
             resume()
-        if not self._warned:
-            self._watch()
 
-    def _update(self, group: Group) -> None:
-        """Apply this optimiser's rule to the parameters of one group."""
+    def _update(self, group: Group, state: Buffers, p: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """This optimiser's rule on one group: the new p, from p and g (arrays, one entry per
+        parameter); ``state`` holds the group's arrays of state, which the rule updates."""
         raise NotImplementedError
 
-    def _watch(self) -> None:
-        for i, p in enumerate(self.params):
-            if not (math.isfinite(p.data) and math.isfinite(p.grad)):
-                self._warned = True
-                name = p.label or f"params[{i}]"
-                warnings.warn(
-                    f"training diverged: after step {self.steps} of {type(self).__name__}, "
-                    f"parameter {name!r} is {p.data} and its gradient {p.grad}. Lower the "
-                    "learning rate, clip the gradients (optim.clip_grad_norm) or look for an "
-                    "inf or nan in the loss. (Said once per optimiser.)",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-                return
+    def _watch(self, params: list[Value], p: np.ndarray, g: np.ndarray) -> None:
+        finite = np.isfinite(p) & np.isfinite(g)
+        if finite.all():
+            return
+        self._warned = True
+        k = int(np.argmin(finite))
+        name = params[k].label or f"params[{self.params.index(params[k])}]"
+        warnings.warn(
+            f"training diverged: after step {self.steps} of {type(self).__name__}, "
+            f"parameter {name!r} is {float(p[k])} and its gradient {float(g[k])}. Lower the "
+            "learning rate, clip the gradients (optim.clip_grad_norm) or look for an "
+            "inf or nan in the loss. (Said once per optimiser.)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
     def __repr__(self) -> str:
         def shown(settings: Mapping[str, Any]) -> str:
@@ -242,6 +263,34 @@ class Optimizer:
             return f"{name}({len(self.params)} parameters, {shown(self.param_groups[0])})"
         groups = "; ".join(f"{len(g['params'])}: {shown(g)}" for g in self.param_groups)
         return f"{name}({len(self.params)} parameters in {len(self.param_groups)} groups: {groups})"
+
+
+class State(Mapping[Value, Mapping[str, Any]]):
+    """``optimizer.state``: ``state[p]`` is parameter p's state under PyTorch's names
+    (``"exp_avg"``, ``"momentum_buffer"``...), each a float (None before the first step where
+    PyTorch has none), read from the arrays the optimiser keeps. Read-only: the optimiser's
+    steps are what change it."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        self._optimizer = optimizer
+        self._where = {
+            p: (k, i)
+            for k, group in enumerate(optimizer.param_groups)
+            for i, p in enumerate(group["params"])
+        }
+
+    def __getitem__(self, p: Value) -> Mapping[str, Any]:
+        k, i = self._where[p]
+        buffers = self._optimizer._buffers[k]
+        return MappingProxyType(
+            {name: None if x is None else float(x[i]) for name, x in buffers.items()}
+        )
+
+    def __iter__(self) -> Iterator[Value]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
 
 
 def _groups(params: object, who: str) -> list[Mapping[str, Any]]:
@@ -296,20 +345,18 @@ class SGD(Optimizer):
     def _initial_state(self, group: Group) -> dict[str, Any]:
         return {"momentum_buffer": None}
 
-    def _update(self, group: Group) -> None:
+    def _update(self, group: Group, state: Buffers, p: np.ndarray, g: np.ndarray) -> np.ndarray:
         """p -= lr·g, with weight decay and momentum as in the class docstring."""
         lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
-        for p in group["params"]:
-            g = p.grad
-            if decay:
-                g = g + decay * p.data
-            if momentum:
-                state = self.state[p]
-                previous = state["momentum_buffer"]
-                buf = g if previous is None else momentum * previous + g
-                state["momentum_buffer"] = buf
-                g = g + momentum * buf if group["nesterov"] else buf
-            p.data -= lr * g
+        if decay:
+            g = g + decay * p
+        if momentum:
+            previous = state["momentum_buffer"]
+            buf = g if previous is None else momentum * previous + g
+            state["momentum_buffer"] = buf
+            g = g + momentum * buf if group["nesterov"] else buf
+        new: np.ndarray = p - lr * g
+        return new
 
 
 class Adagrad(Optimizer):
@@ -359,17 +406,15 @@ class Adagrad(Optimizer):
     def _initial_state(self, group: Group) -> dict[str, Any]:
         return {"sum": group["initial_accumulator_value"]}
 
-    def _update(self, group: Group) -> None:
+    def _update(self, group: Group, state: Buffers, p: np.ndarray, g: np.ndarray) -> np.ndarray:
         """sum += g²; p -= clr·g / (√sum + eps)."""
         clr = group["lr"] / (1 + (self.steps - 1) * group["lr_decay"])
         decay, eps = group["weight_decay"], group["eps"]
-        for p in group["params"]:
-            g = p.grad
-            if decay:
-                g = g + decay * p.data
-            state = self.state[p]
-            state["sum"] += g * g
-            p.data -= clr * g / (math.sqrt(state["sum"]) + eps)
+        if decay:
+            g = g + decay * p
+        state["sum"] = total = state["sum"] + g * g
+        new: np.ndarray = p - clr * g / (np.sqrt(total) + eps)
+        return new
 
 
 class RMSprop(Optimizer):
@@ -428,28 +473,27 @@ class RMSprop(Optimizer):
     def _initial_state(self, group: Group) -> dict[str, Any]:
         return {"square_avg": 0.0, "grad_avg": 0.0, "momentum_buffer": 0.0}
 
-    def _update(self, group: Group) -> None:
+    def _update(self, group: Group, state: Buffers, p: np.ndarray, g: np.ndarray) -> np.ndarray:
         """sq = alpha·sq + (1 - alpha)·g²; p -= lr·g / (√sq + eps) (and the variants above)."""
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         decay, momentum = group["weight_decay"], group["momentum"]
-        for p in group["params"]:
-            g = p.grad
-            if decay:
-                g = g + decay * p.data
-            state = self.state[p]
-            state["square_avg"] = alpha * state["square_avg"] + (1 - alpha) * g * g
-            if group["centered"]:
-                state["grad_avg"] = alpha * state["grad_avg"] + (1 - alpha) * g
-                # max(., 0): rounding can leave the variance a hair below 0 (docstring above).
-                variance = state["square_avg"] - state["grad_avg"] ** 2
-                denom = math.sqrt(max(variance, 0.0)) + eps
-            else:
-                denom = math.sqrt(state["square_avg"]) + eps
-            if momentum:
-                state["momentum_buffer"] = momentum * state["momentum_buffer"] + g / denom
-                p.data -= lr * state["momentum_buffer"]
-            else:
-                p.data -= lr * g / denom
+        if decay:
+            g = g + decay * p
+        state["square_avg"] = alpha * state["square_avg"] + (1 - alpha) * g * g
+        if group["centered"]:
+            state["grad_avg"] = alpha * state["grad_avg"] + (1 - alpha) * g
+            # max(., 0): rounding can leave the variance a hair below 0 (docstring above).
+            variance = state["square_avg"] - state["grad_avg"] ** 2
+            denom = np.sqrt(np.maximum(variance, 0.0)) + eps
+        else:
+            denom = np.sqrt(state["square_avg"]) + eps
+        if momentum:
+            state["momentum_buffer"] = momentum * state["momentum_buffer"] + g / denom
+            g = state["momentum_buffer"]
+        else:
+            g = g / denom
+        new: np.ndarray = p - lr * g
+        return new
 
 
 class Adam(Optimizer):
@@ -496,22 +540,23 @@ class Adam(Optimizer):
     def _initial_state(self, group: Group) -> dict[str, Any]:
         return {"exp_avg": 0.0, "exp_avg_sq": 0.0}
 
-    def _gradient(self, p: Value, lr: float, decay: float) -> float:
+    def _decayed(
+        self, p: np.ndarray, g: np.ndarray, lr: float, decay: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Adam's weight decay is L2 through the gradient: g = g + weight_decay·p."""
-        return p.grad + decay * p.data if decay else p.grad
+        return p, g + decay * p if decay else g
 
-    def _update(self, group: Group) -> None:
+    def _update(self, group: Group, state: Buffers, p: np.ndarray, g: np.ndarray) -> np.ndarray:
         """m, v moving averages; p -= lr·m_hat / (√v_hat + eps)."""
         b1, b2 = group["betas"]
         correction1 = 1 - b1**self.steps
         correction2 = 1 - b2**self.steps
         lr, eps, decay = group["lr"], group["eps"], group["weight_decay"]
-        for p in group["params"]:
-            g = self._gradient(p, lr, decay)
-            state = self.state[p]
-            state["exp_avg"] = m = b1 * state["exp_avg"] + (1 - b1) * g
-            state["exp_avg_sq"] = v = b2 * state["exp_avg_sq"] + (1 - b2) * g * g
-            p.data -= lr * (m / correction1) / (math.sqrt(v / correction2) + eps)
+        p, g = self._decayed(p, g, lr, decay)
+        state["exp_avg"] = m = b1 * state["exp_avg"] + (1 - b1) * g
+        state["exp_avg_sq"] = v = b2 * state["exp_avg_sq"] + (1 - b2) * g * g
+        new: np.ndarray = p - lr * (m / correction1) / (np.sqrt(v / correction2) + eps)
+        return new
 
 
 class AdamW(Adam):
@@ -535,11 +580,11 @@ class AdamW(Adam):
     ) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
-    def _gradient(self, p: Value, lr: float, decay: float) -> float:
+    def _decayed(
+        self, p: np.ndarray, g: np.ndarray, lr: float, decay: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Decoupled weight decay: p = p·(1 - lr·weight_decay); the moments see the raw g."""
-        if decay:
-            p.data *= 1 - lr * decay
-        return p.grad
+        return p * (1 - lr * decay) if decay else p, g
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {

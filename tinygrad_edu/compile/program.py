@@ -8,12 +8,12 @@ it with a new interpreter run and names the node where they part.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Hashable
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..bulk import read_data
 from ..engine import Value, backward_from
 from ..hooks import Sampler, Update, sample
 from ..ops import OPS, Op
@@ -110,7 +110,6 @@ class Program:
         found = levels(graph)
         parameters = _grid_order(parameters, found.grids)
         self.parameters: list[Value] = [graph.nodes[i] for i in parameters]
-        self._pack = struct.Struct(f"={len(parameters)}d").pack  # native doubles, no padding
         self.inputs = len(run.inputs)
         self.drawn = drawn.size
         self.constants = len(constants)
@@ -250,10 +249,7 @@ class Program:
         values = np.empty(self._fused_from, np.float64)
         values[self._constant_slots] = self._constant_data
         start, stop = 0, len(self.parameters)
-        # Read every call: the parameters' floats, packed by struct, which turns a list of
-        # floats into bytes faster than numpy converts it (benchmarks/compiled.py, MNIST-shaped)
-        data = self._pack(*[p.data for p in self.parameters])
-        values[start:stop] = np.frombuffer(data, np.float64)
+        values[start:stop] = read_data(self.parameters)  # read at every call
         start, stop = stop, stop + self._input_slots.size
         values[start:stop] = inputs if self._every_input else inputs[self._input_slots]
         start, stop = stop, stop + self._drawn_slots.size
