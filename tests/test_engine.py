@@ -7,6 +7,7 @@ import copy
 import gc
 import math
 import pickle
+import random
 import threading
 import weakref
 from typing import Any
@@ -308,6 +309,35 @@ def test_topological_order_puts_inputs_first() -> None:
     position = {node: i for i, node in enumerate(order)}
     for node in order:
         assert all(position[i] < position[node] for i in node.inputs)
+
+
+def test_topological_order_is_the_recursive_depth_first_order_in_argument_order() -> None:
+    """The explicit stack places the nodes exactly where the recursive walk of the textbook
+    would (inputs first, the first input's subgraph before the second's), on random graphs
+    with shared nodes, x * x, constants and unary operations."""
+
+    def recursive(root: Value) -> list[Value]:
+        order: list[Value] = []
+        seen: set[Value] = set()
+
+        def visit(node: Value) -> None:
+            if node not in seen:
+                seen.add(node)
+                for child in node.inputs:
+                    visit(child)
+                order.append(node)
+
+        visit(root)
+        return order
+
+    rng = random.Random(0)
+    for _ in range(500):
+        nodes = [Value(rng.random()) for _ in range(rng.randint(1, 4))]
+        for _ in range(rng.randint(1, 30)):
+            x, y = rng.choice(nodes[-5:]), rng.choice(nodes)
+            nodes.append(rng.choice([x + y, x * y, x * x, x.relu(), x + 2.0]))
+        for root in (nodes[-1], rng.choice(nodes)):
+            assert topological_order(root) == recursive(root)
 
 
 def test_local_derivatives_are_the_chain_rule_factors() -> None:
