@@ -205,8 +205,7 @@ class Program:
         ``print(fast)`` prints the listing of the latest call's program."""
         regions = self._regions()
         lines = [
-            f"program of {self.nodes:,} nodes: {len(self._plan):,} steps"
-            f" (of {len(self._groups):,} groups of one depth and one operation)",
+            f"program of {self.nodes:,} nodes in {len(self._plan):,} steps",
             "  reads  "
             + "  ".join(f"{name}[{stop - start:,}]" for name, start, stop in regions[:4]),
         ]
