@@ -1121,6 +1121,86 @@ def test_a_deep_narrow_graph_replays_no_slower_than_the_interpreter() -> None:
     assert compiled <= 1.5 * interpreter, (compiled, interpreter)  # timing noise allowed
 
 
+# --- decisions taken from the data: guarded, so a replay whose data decide otherwise is the
+# interpreter's call ------------------------------------------------------------------------------
+
+INF = math.inf
+
+
+@pytest.mark.parametrize(
+    ("traced_on", "replayed_on"),
+    [
+        ([1.0, 2.0, 3.0], [0.0, -INF, -INF]),  # the others -inf: log-sum-exp is the one score
+        ([1.0, 2.0, 3.0], [-INF, -INF, -INF]),  # every score -inf: nan, as PyTorch
+        ([1.0, 2.0, 3.0], [1.0, INF, 3.0]),  # +inf where the trace's largest was not
+        ([0.0, -INF, -INF], [1.0, 2.0, 3.0]),  # traced on the -inf branch, replayed finite
+    ],
+)
+def test_losses_at_infinite_scores_replay_the_interpreters_branch(
+    traced_on: list[float], replayed_on: list[float]
+) -> None:
+    w = Value(1.5)
+
+    def fn(z: Any) -> Value:
+        scores = [w * x for x in z]
+        return F.cross_entropy(scores, 0) + F.logsumexp(scores) * 0.5
+
+    fast = tinygrad_edu.compile(fn)
+    fast(traced_on)
+    value, derivative = value_and_grads(fast, [w], replayed_on)
+    expected_value, expected = value_and_grads(interpreted(fn), [w], replayed_on)
+    assert agree(value, expected_value) and agree(derivative[0], expected[0])
+    assert fast.traces == 1  # the same program; that call went to the interpreter
+    again, _ = value_and_grads(fast, [w], traced_on)  # and the program replays as before
+    assert agree(again, value_and_grads(interpreted(fn), [w], traced_on)[0])
+
+
+def test_a_batch_guards_its_samples_in_one_decision_per_kind() -> None:
+    model = nn.MLP(4, [5, 3], rng=random.Random(0))
+    X, T = np.random.default_rng(0).normal(size=(20, 4)), np.eye(3)[np.arange(20) % 3]
+    fast = tinygrad_edu.compile(lambda X, T: F.cross_entropy([model(x) for x in X], T))
+    program = fast.program(X, T)
+    # the scores' kinds (20 rows of 3), each target's being finite (60 of them, in one list of
+    # one), and each row of targets' being a distribution (20 rows of 3): three calls at most
+    assert len(program._guards) == 3
+    assert_same(lambda X, T: F.cross_entropy([model(x) for x in X], T), model.parameters(), X, T)
+
+
+@pytest.mark.parametrize(
+    ("loss", "good", "bad", "message"),
+    [
+        (F.cross_entropy, [0.0, 1.0, 0.0], [0.5, 0.7, 0.0], "add up to 1"),
+        (F.binary_cross_entropy_with_logits, [1.0, 0.0, 1.0], [1.0, 2.0, 0.0], r"in \[0, 1\]"),
+        (F.hinge_loss, [1.0, -1.0, 1.0], [1.0, 0.5, 1.0], "-1 or \\+1"),
+        (F.mse_loss, [1.0, 2.0, 3.0], [1.0, INF, 3.0], "finite"),
+    ],
+)
+def test_float_targets_checked_at_every_call_raise_the_interpreters_error(
+    loss: Callable[..., Value], good: list[float], bad: list[float], message: str
+) -> None:
+    w = Value(0.5)
+    fn = lambda t: loss([w * 1.0, w * 2.0, w * 3.0], t)  # noqa: E731
+    fast = tinygrad_edu.compile(fn)
+    fast(good).backward()
+    before = (w.data, w.grad)
+    with pytest.raises(ValueError, match=message) as caught:
+        fast(bad)
+    with pytest.raises(ValueError) as interpreter:
+        interpreted(fn)(bad)
+    assert str(caught.value) == str(interpreter.value)  # the same error, the same message
+    assert (w.data, w.grad) == before  # nothing changed
+    assert agree(fast(good).data, interpreted(fn)(good).data)
+
+
+def test_binary_cross_entropy_checks_its_probabilities_at_every_call() -> None:
+    w = Value(0.25)
+    fn = lambda x: F.binary_cross_entropy([w * x[0], w * x[1]], [1.0, 0.0])  # noqa: E731
+    fast = tinygrad_edu.compile(fn)
+    fast([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"takes probabilities in \[0, 1\], got 1\.25"):
+        fast([1.0, 5.0])
+
+
 # --- a program you can read -----------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ from typing import Any, Literal, NamedTuple, overload
 import numpy as np
 
 from .engine import Value
+from .hooks import guard
 from .recording import within_scope
 from .scalars import Number
 
@@ -97,6 +98,7 @@ def _number(t: object, what: str = "a target") -> float | Value:
     is what ``tinygrad_edu.compile`` passes for a float target array (a traced input), so the
     loss must read it as a node of the graph, not as a frozen number."""
     if isinstance(t, Value):
+        guard([t], _finite)
         if not math.isfinite(t.data):
             raise ValueError(f"{what} is a finite number, got {t.data}")
         return t
@@ -106,6 +108,43 @@ def _number(t: object, what: str = "a target") -> float | Value:
     if not math.isfinite(number):
         raise ValueError(f"{what} is a finite number, got {number}")
     return number
+
+
+# What the losses decide from the data, as guards tell a compiled replay (hooks.guard): each
+# takes rows of numbers and gives a decision per row or per number.
+
+
+def _finite(rows: np.ndarray) -> np.ndarray:
+    """Whether each number is finite (a target must be)."""
+    finite: np.ndarray = np.isfinite(rows)
+    return finite
+
+
+def _probability(rows: np.ndarray) -> np.ndarray:
+    """Whether each number is in [0, 1] (a binary target, a probability)."""
+    inside: np.ndarray = np.logical_and(rows >= 0.0, rows <= 1.0)
+    return inside
+
+
+def _sign(rows: np.ndarray) -> np.ndarray:
+    """Whether each number is -1 or +1 (a hinge target)."""
+    signs: np.ndarray = np.equal(np.abs(rows), 1.0)
+    return signs
+
+
+def _distribution(rows: np.ndarray) -> np.ndarray:
+    """Whether each row is a probability vector: in [0, 1], adding up to 1 (math.fsum, as the
+    check of :func:`_probabilities` adds)."""
+    sums = np.array([math.fsum(row) for row in rows.tolist()])
+    with np.errstate(invalid="ignore"):
+        return _probability(rows).all(axis=1) & (np.abs(sums - 1.0) <= 1e-6)
+
+
+def _kinds(rows: np.ndarray) -> np.ndarray:
+    """What the log-sum-exp's branches look at: each score finite (0), +inf (1), -inf (-1) or
+    nan (2)."""
+    infinite = np.where(np.isinf(rows), np.sign(rows), 0.0)
+    return np.where(np.isnan(rows), 2.0, infinite).astype(np.int8)
 
 
 def _check_reduction(reduction: object) -> None:
@@ -204,6 +243,7 @@ def _normalizer(z: list[Value]) -> _Normalizer:
     only exact to the last digits of a tiny loss when k is the largest. All scores -inf: nan
     everywhere (softmax is 0/0 there), as PyTorch gives.
     """
+    guard(z, _kinds)  # a compiled replay takes the branches below again (hooks.guard)
     k = max(range(len(z)), key=lambda j: z[j].data)
     if z[k].data == -math.inf:  # every score -inf: -inf - -inf is nan, for every entry
         return _Normalizer(z, k, z[k] - z[k])
@@ -231,6 +271,7 @@ def logsumexp(xs: Any) -> Any:
     if rows is not None:
         return [logsumexp(row) for row in rows]
     z = _scores(xs)
+    guard(z, _kinds)
     k = max(range(len(z)), key=lambda j: z[j].data)
     if math.isinf(z[k].data):  # +inf somewhere, or -inf everywhere: the log-sum-exp is that
         return z[k] + 0.0
@@ -362,6 +403,8 @@ def _clamped_log(x: Value) -> Value:
 
 
 def _check_probability(t: float | Value) -> None:
+    if isinstance(t, Value):
+        guard([t], _probability)
     if not 0.0 <= float(t) <= 1.0:
         raise ValueError(f"a binary target is a probability in [0, 1], got {float(t)}")
 
@@ -397,6 +440,7 @@ def _clamped_log_one_minus(p: Value) -> Value:
 
 
 def _bce(p: Value, t: float | Value) -> Value:
+    guard([p], _probability)
     if not 0.0 <= p.data <= 1.0:
         raise ValueError(f"binary_cross_entropy takes probabilities in [0, 1], got {p.data}")
     _check_probability(t)
@@ -448,6 +492,8 @@ def binary_cross_entropy_with_logits(
 
 
 def _hinge(s: Value, t: float | Value) -> Value:
+    if isinstance(t, Value):
+        guard([t], _sign)
     if float(t) not in (-1.0, 1.0):
         raise ValueError(f"hinge_loss targets are -1 or +1, got {float(t):g}")
     return (1 - t * s).relu()
@@ -501,6 +547,9 @@ def _probabilities(t: Any, n_classes: int, single: bool) -> list[float | Value]:
             f"a sample with {n_classes} logits needs a class index or {n_classes} target"
             f" probabilities, got {len(probabilities)}{hint}"
         )
+    traced = [p for p in probabilities if isinstance(p, Value)]
+    if len(traced) == len(probabilities):
+        guard(traced, _distribution)
     numbers = [float(p) for p in probabilities]
     total = math.fsum(numbers)
     if not all(0.0 <= p <= 1.0 for p in numbers) or abs(total - 1.0) > 1e-6:

@@ -1,12 +1,13 @@
 """What a module does at every call that a compiled replay must do again: leaves drawn afresh
-(a dropout mask) and statistics observed (a BatchNorm's running mean).
+(a dropout mask), statistics observed (a BatchNorm's running mean), and decisions taken from the
+data (which formula a loss uses at infinite scores, whether its targets are valid).
 
-In the interpreter, :func:`draw` is just ``[Value(x) for x in sampler(n)]`` and :func:`observe`
-calls its update at once. ``tinygrad_edu.compile`` traces a function once and replays the
-recorded graph; every other number made inside the function is frozen at trace time. Inside
-:func:`tracing` these two calls are recorded instead, so the replay can draw again and observe
-again at every call, in the interpreter's order. ``nn.Dropout`` and ``nn.BatchNorm1d`` are
-written with them.
+In the interpreter, :func:`draw` is just ``[Value(x) for x in sampler(n)]``, :func:`observe`
+calls its update at once and :func:`guard` does nothing. ``tinygrad_edu.compile`` traces
+a function once and replays the recorded graph; every other number made inside the function is
+frozen at trace time. Inside :func:`tracing` these calls are recorded instead, so the replay can
+draw again, observe again and decide again at every call, in the interpreter's order.
+``nn.Dropout``, ``nn.BatchNorm1d`` and the losses of ``functional`` are written with them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,18 @@ import numpy as np
 from .engine import Value
 from .scalars import to_float
 
-__all__ = ["Sampler", "Update", "Trace", "tracing", "draw", "sample", "observe"]
+__all__ = [
+    "Sampler",
+    "Update",
+    "Classify",
+    "Trace",
+    "tracing",
+    "draw",
+    "sample",
+    "observe",
+    "guard",
+    "name_of",
+]
 
 Sampler = Callable[[int], "Sequence[float] | np.ndarray"]
 """``sampler(n)`` gives n numbers, drawn one after the other (a dropout mask, a module's state)."""
@@ -29,16 +41,25 @@ Update = Callable[[list[float]], None]
 """``update(data)`` takes the data of the observed nodes, in order, as floats."""
 
 
-class Trace:
-    """What :func:`draw` and :func:`observe` recorded inside :func:`tracing`, in call order:
-    ``draws`` holds (sampler, the leaves it gave) per draw, ``observers`` (nodes, update) per
-    observe. ``tinygrad_edu.compile`` reads it to replay both at every call."""
+Classify = Callable[[np.ndarray], np.ndarray]
+"""``classify(rows)`` takes an (m, n) float64 array, the data of m guarded lists of n nodes each,
+and gives the decisions taken from each row, an array whose first axis has m entries (the kind
+of each score: finite, +inf, -inf, nan; whether a row of targets is valid). Vectorised, so that
+a compiled replay decides for all the samples of a batch in one call."""
 
-    __slots__ = ("draws", "observers")
+
+class Trace:
+    """What :func:`draw`, :func:`observe` and :func:`guard` recorded inside :func:`tracing`, in
+    call order: ``draws`` holds (sampler, the leaves it gave) per draw, ``observers`` (nodes,
+    update) per observe, ``guards`` (nodes, classify, the decisions taken) per guard.
+    ``tinygrad_edu.compile`` reads it to replay them at every call."""
+
+    __slots__ = ("draws", "observers", "guards")
 
     def __init__(self) -> None:
         self.draws: list[tuple[Sampler, list[Value]]] = []
         self.observers: list[tuple[list[Value], Update]] = []
+        self.guards: list[tuple[list[Value], Classify, np.ndarray]] = []
 
 
 _TRACE: ContextVar[Trace | None] = ContextVar("tinygrad_edu_trace", default=None)
@@ -97,7 +118,7 @@ def sample(sampler: Sampler, n: int) -> list[float]:
     try:
         return [to_float(x) for x in data]
     except TypeError as error:
-        raise TypeError(f"sampler {_name_of(sampler)} gave a non-number: {error}") from None
+        raise TypeError(f"sampler {name_of(sampler)} gave a non-number: {error}") from None
 
 
 def observe(nodes: Sequence[Value], update: Update) -> None:
@@ -125,10 +146,33 @@ def observe(nodes: Sequence[Value], update: Update) -> None:
         trace.observers.append((observed, update))
 
 
+def guard(nodes: Sequence[Value], classify: Classify) -> None:
+    """Says that the code around it decides something from the data of ``nodes`` (which
+    formula a loss uses at infinite scores, whether its targets are valid), and that
+    ``classify`` computes that decision: a compiled function must decide it again at every call.
+
+    In the interpreter it does nothing: the code's own ``if`` on the data decides. Inside a
+    function compiled with ``tinygrad_edu.compile`` it records the nodes and ``classify``'s
+    decisions on their data; every call of the compiled function classifies the replayed data
+    of the same nodes again (all the guards of one ``classify`` and one length, such as one per
+    sample of a batch, in one call), and where a decision differs, that call runs in the
+    interpreter instead of the replay: it takes the branch, or raises the error, that the
+    interpreter takes. The losses of ``functional`` guard their branches and their checks of
+    float targets this way.
+    """
+    trace = _TRACE.get()
+    if trace is None:
+        return
+    guarded = list(nodes)
+    decisions = np.asarray(classify(np.array([[node.data for node in guarded]], np.float64)))
+    trace.guards.append((guarded, classify, decisions))
+
+
 def _gave(sampler: Sampler, n: int, what: str) -> str:
-    return f"sampler {_name_of(sampler)} was asked for {n} numbers and gave {what}"
+    return f"sampler {name_of(sampler)} was asked for {n} numbers and gave {what}"
 
 
-def _name_of(function: object) -> str:
+def name_of(function: object) -> str:
+    """How a message names a function: its qualified name, or its repr."""
     name = getattr(function, "__qualname__", None)
     return name if isinstance(name, str) else repr(function)

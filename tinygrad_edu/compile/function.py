@@ -21,7 +21,7 @@ from ..engine import Value
 from ..nn import Module
 from ..recording import is_grad_enabled
 from .graph import read_graph
-from .program import Program
+from .program import Departed, Program
 from .trace import (
     Run,
     collector_paused,
@@ -34,6 +34,7 @@ from .trace import (
     run,
     scope_name,
     structure_of,
+    traced,
 )
 
 CACHE_SIZE = 8
@@ -137,7 +138,10 @@ class Compiled:
         if run is None and self.check:
             run = self._run(args)
             drawn = program.drawn_by(run)  # the replay uses the interpreter's draws
-        values = program.forward(inputs, drawn)
+        try:
+            values = program.forward(inputs, drawn)
+        except Departed:  # a decision taken from the data goes otherwise: the interpreter's call
+            return self._interpreted(args)
         if run is not None and self.check:  # the interpreter's run, compared, then freed
             try:
                 program.verify(run, values)
@@ -145,6 +149,12 @@ class Compiled:
                 raise RuntimeError(f"{error}{self._modes_said()}") from None
             del run
         return self._made(program, values)
+
+    def _interpreted(self, args: tuple[Any, ...]) -> Any:
+        """fn(*args) run by the interpreter, on Values made from the arguments' floats: its
+        results, whose backward() is the interpreter's (a call whose data a program's guard
+        decides otherwise than the trace did; dropout draws again for it)."""
+        return self.fn(*(traced(arg, []) for arg in args))
 
     def _modes(self) -> tuple[bool, ...]:
         """The ``training`` flag of every nn Module fn reaches: part of a program's key, so a

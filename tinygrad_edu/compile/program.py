@@ -8,14 +8,14 @@ it with a new interpreter run and names the node where they part.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..bulk import read_data
 from ..engine import Value, backward_from
-from ..hooks import Sampler, Update, sample
+from ..hooks import Classify, Sampler, Update, name_of, sample
 from ..ops import OPS, Op
 from .graph import INDEX, Graph, everywhere, reachable, read_graph
 from .grids import Grid
@@ -152,6 +152,9 @@ class Program:
             (np.array([next(observed) for _ in nodes], INDEX), update)
             for nodes, update in run.trace.observers
         ]
+        # What to decide again at every call: (classify, where the guarded nodes are, one row
+        # per guard, the decisions of the trace), the guards of one classify and length together.
+        self._guards = _guards(run.trace.guards, observed)
         self._reach: dict[int, np.ndarray | None] = {}
         self._derived = [p for p in self.parameters if p.op]  # Values computed outside fn
         self._below: list[Value] | None = None
@@ -174,6 +177,7 @@ class Program:
         # a call's values and its backward pass's gradients: 8 bytes per node each
         arrays: list[Any] = [np.empty(n, np.float64) for n in (self._fused_from,) * 2]
         arrays += [self._constant_data, self._outputs, self._input_slots]
+        arrays += [array for _, where, decided in self._guards for array in (where, decided)]
         arrays += [self._drawn_slots, *(where for where, _ in self._observe)]
         for group in self._groups:
             if isinstance(group, MatMul):
@@ -258,6 +262,12 @@ class Program:
         with np.errstate(divide="raise", invalid="raise", over="ignore", under="ignore"):
             for step in self._plan:
                 step.forward(values)
+        for classify, where, decided in self._guards:
+            if not np.array_equal(classify(values[where]), decided):
+                raise Departed(
+                    f"{name_of(classify)} decides otherwise from this call's data than when"
+                    " fn was traced"
+                )
         for where, update in self._observe:  # after the whole forward pass, as in the trace
             update(values[where].tolist())
         return values
@@ -321,7 +331,7 @@ class Program:
     def _reached_from(self, seed: int) -> np.ndarray | None:
         """Which nodes the result at ``seed`` depends on (None: all of them, as with one result
         and nothing observed, where every node of the program is one the result depends on)."""
-        if len(set(self._outputs.tolist())) == 1 and not self._observe:
+        if len(set(self._outputs.tolist())) == 1 and not self._observe and not self._guards:
             return None
         if seed not in self._reach:
             reach = np.zeros(self._fused_from, bool)
@@ -375,6 +385,29 @@ class Program:
             replayed = np.where(fused, graph.data, values[np.where(fused, 0, layout.position)])
         difference = _first_difference(layout, graph, replayed, run, self.parameters)
         raise RuntimeError(f"{_FROZEN}: {difference}")
+
+
+class Departed(Exception):
+    """A guard of the program (``hooks.guard``) decides otherwise from a call's data than when
+    fn was traced: that call is for the interpreter (the compiled function runs fn there)."""
+
+
+def _guards(
+    guards: list[tuple[list[Value], Classify, np.ndarray]], found: Iterator[int]
+) -> list[tuple[Classify, np.ndarray, np.ndarray]]:
+    """The trace's guards, those of one ``classify`` and one length joined: (classify, the
+    positions of their nodes, a row per guard, their decisions, a row per guard). ``found``
+    gives the guarded nodes' positions, in the trace's order."""
+    joined: dict[tuple[int, int], tuple[Classify, list[list[int]], list[np.ndarray]]] = {}
+    for nodes, classify, decided in guards:
+        where = [next(found) for _ in nodes]
+        entry = joined.setdefault((id(classify), len(nodes)), (classify, [], []))
+        entry[1].append(where)
+        entry[2].append(decided)
+    return [
+        (classify, np.array(rows, INDEX), np.concatenate(decided))
+        for classify, rows, decided in joined.values()
+    ]
 
 
 def _listed(

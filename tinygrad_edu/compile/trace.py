@@ -164,8 +164,9 @@ def drawn_numbers(trace: Trace) -> np.ndarray:
 
 
 def roots(run: Run) -> list[Value]:
-    """What a program computes: fn's results, then every node it observed."""
-    return run.results + [node for nodes, _ in run.trace.observers for node in nodes]
+    """What a program computes: fn's results, every node it observed, every node it guarded."""
+    observed = [node for nodes, _ in run.trace.observers for node in nodes]
+    return run.results + observed + [node for nodes, _, _ in run.trace.guards for node in nodes]
 
 
 def recorded_in(node: Value, made_here: object) -> bool:
