@@ -22,7 +22,7 @@ from .engine import (
 )
 from .explain import Explanation, explain
 from .gradcheck import GradCheck, check_grad, numerical_grad
-from .hooks import draw, observe
+from .hooks import draw, guard, observe
 from .ops import OPS
 from .recording import Scope, current_scope, is_grad_enabled, no_grad, scope
 
@@ -35,6 +35,7 @@ __all__ = [
     "define_op",
     "draw",
     "observe",
+    "guard",
     "grad",
     "backward_steps",
     "BackwardStep",
