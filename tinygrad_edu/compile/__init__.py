@@ -18,6 +18,8 @@ alone:
 * :mod:`.graph`: the graph it built, read into arrays in topological order (graph arrays);
 * :mod:`.grids`: dense multiply-add grids (a layer's weighted sums, however they were
   written) found in the arithmetic, each to be replayed as matrix products;
+* :mod:`.sums`: running sums ``t0 + t1 + ...`` (``sum(xs)``, a batch mean) found the same way,
+  each set replayed as one step that adds left to right;
 * :mod:`.schedule`: the nodes grouped by depth and operation, each group one vectorised step;
 * :mod:`.program`: the steps run over a value array, forward and backward, at every call;
 * :mod:`.function`: ``compile`` and the compiled function, which keeps a program per key.
@@ -30,10 +32,11 @@ How a graph of scalars becomes a few hundred vector operations:
 2. **Schedule.** A node's *depth* is the length of the longest path from a leaf to it; every
    input of a node is shallower than the node. So all nodes of one depth and one operation can be
    computed at once, by one numpy call on arrays: a network's products ``w * x`` are one call,
-   the first ``+`` of every neuron's sum another. The nodes are numbered group after group, so
-   each group's results fill one contiguous slice of a single float64 array of values.
+   the relus after them another. Grids and running sums, found first, are one step each. The
+   nodes are numbered step after step, so each step's results fill one contiguous slice of a
+   single float64 array of values; the parameters come first, a layer's weights row after row.
 3. **Gather.** A group's operands are read from that array with an index array per input
-   (``values[a]``), or with a plain slice where the indices happen to be consecutive.
+   (``values[a]``), or with a plain slice (a view) where the indices are consecutive.
 4. **Forward.** ``values[group] = op.on_arrays(values[a], values[b])``, group after group.
 5. **Backward.** Groups in reverse: each evaluates its operation's derivative rule, the very
    rule of ``ops.OPS`` that ``backward()`` evaluates on floats, on the arrays, and multiplies by
@@ -73,7 +76,8 @@ what it was computed from, as the interpreter's does.
 
 The replay gives the interpreter's numbers or raises, except where a trace freezes what it read
 (constants made inside ``fn``, Python branches on the data, the objects ``fn`` reaches:
-docs/compiled.md lists them; ``check=True`` finds each): the program is traced again when the key of
+docs/compiled.md lists them; ``check=True`` finds each): the losses' decisions taken from the data
+are guarded (below); the program is traced again when the key of
 the cache changes, and the key holds, besides the structure of the arguments, the ``training`` flag
 of every nn Module ``fn`` reaches (through its closure, globals, a bound method's object...), so
 ``model.eval()`` traces again; a program whose operations were redefined (``define_op`` run again)
@@ -96,6 +100,10 @@ Two engine mechanisms carry randomness and side effects through the replay (``nn
   calling them, and every call (under ``no_grad`` too) calls ``update`` with the replayed data
   of those nodes after its forward pass, in the order fn observed: a BatchNorm's running
   statistics move at every compiled step as they would in the interpreter.
+* **Guards**, ``tinygrad_edu.guard(nodes, classify)``: a decision that code takes from the data
+  (a loss's branch at infinite scores, its check of float targets), recorded with what
+  ``classify`` decided when tracing; every call classifies its data again (the guards of one
+  kind together), and a call whose data decide otherwise runs in the interpreter.
 
 ``check=True`` runs ``fn`` in the interpreter as well on every call and, when the results
 differ, names the node where the two graphs first part. That run draws the random numbers (the
