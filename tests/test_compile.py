@@ -15,7 +15,6 @@ import re
 import struct
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -1096,7 +1095,7 @@ def test_a_method_of_a_trainer_object_finds_the_model_it_holds() -> None:
     )
 
 
-def test_a_deep_narrow_graph_replays_no_slower_than_the_interpreter() -> None:
+def test_a_deep_narrow_graph_replays_node_by_node_with_the_float_rules() -> None:
     w = Value(0.999)
 
     def fn(x: Value) -> Value:
@@ -1104,21 +1103,11 @@ def test_a_deep_narrow_graph_replays_no_slower_than_the_interpreter() -> None:
             x = (x * w).tanh() + 0.001
         return x
 
-    fast = tinygrad_edu.compile(fn)
-    fast(0.5)
+    program = tinygrad_edu.compile(fn).program(0.5)
+    # one node per depth: no numpy call per level, one run of the interpreter's float rules
+    # (how fast that is against the interpreter: benchmarks/compiled.py, "deep and narrow")
+    assert [type(step).__name__ for step in program._plan] == ["Scalars"]
     assert_same(fn, [w], 0.7)
-
-    def best(f: Callable[[], None]) -> float:
-        times = []
-        for _ in range(3):
-            started = time.perf_counter()
-            f()
-            times.append(time.perf_counter() - started)
-        return min(times)
-
-    compiled = best(lambda: fast(0.5).backward())
-    interpreter = best(lambda: interpreted(fn)(0.5).backward())
-    assert compiled <= 1.5 * interpreter, (compiled, interpreter)  # timing noise allowed
 
 
 # --- decisions taken from the data: guarded, so a replay whose data decide otherwise is the
