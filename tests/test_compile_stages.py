@@ -130,6 +130,21 @@ def test_read_graph_gives_the_engines_walk_and_each_inputs_position() -> None:
         assert set(graph.nodes) == _reached(results, computed_before)
 
 
+def test_depths_are_one_more_than_the_deepest_input_on_random_graphs() -> None:
+    """Property: depths() equals the definition run node by node in topological order, on
+    random graphs with shared nodes, x * x and nodes with both inputs at one depth."""
+    for seed in range(40):
+        rng = random.Random(seed)
+        params = [Value(rng.uniform(-1, 1)) for _ in range(3)]
+        traced = run(functools.partial(_random_graphs, rng, params, 1 + seed % 2), (0.5,), "f")
+        graph = read_graph(roots(traced), traced.made_here)
+        expected = [0] * graph.op.size
+        for i, (a, b) in enumerate(zip(graph.a.tolist(), graph.b.tolist())):
+            if a >= 0:
+                expected[i] = 1 + max(expected[a], expected[b] if b >= 0 else 0)
+        assert depths(graph.a, graph.b).tolist() == expected
+
+
 def _reached(results: list[Value], leaves: set[Value]) -> set[Value]:
     seen: set[Value] = set()
     todo = list(results)
