@@ -15,7 +15,7 @@ import numpy as np
 from tinygrad_edu import Value, nn, scope
 from tinygrad_edu.compile import NARROW, Program
 from tinygrad_edu.compile.graph import depths, read_graph
-from tinygrad_edu.compile.grids import MINIMUM, find_grids
+from tinygrad_edu.compile.grids import MINIMUM, find_grids, unique_rows
 from tinygrad_edu.compile.schedule import Group, RunningSums, Scalars, make_groups, plan
 from tinygrad_edu.compile.trace import (
     collector_paused,
@@ -284,3 +284,15 @@ def test_a_layers_weighted_sums_are_found_as_a_grid_of_samples_by_neurons() -> N
     assert all(graph.nodes[i] is first[j].b for j, i in enumerate(grid.bias[3]))
     assert grid.inner.size == 5 * 6 * (8 + 7)  # the products and all but the last partial sum
     assert MINIMUM > 5 * 1 * 6
+
+
+def test_unique_rows_are_numpys_whether_or_not_the_first_column_tells_them_apart() -> None:
+    rng = np.random.default_rng(0)
+    apart = np.column_stack([np.arange(-100, 100), rng.integers(-3, 3, size=(200, 3))])
+    shared = rng.integers(-3, 3, size=(200, 4))  # rows that differ after the first column
+    for distinct in (apart, shared):
+        rows = distinct[rng.integers(0, 200, size=500)]  # each row many times, shuffled
+        found, inverse = unique_rows(rows)
+        expected, expected_inverse = np.unique(rows, axis=0, return_inverse=True)
+        assert np.array_equal(found, expected)
+        assert np.array_equal(inverse.ravel(), expected_inverse.ravel())

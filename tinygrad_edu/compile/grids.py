@@ -83,8 +83,8 @@ def find_grids(graph: Graph, depth: np.ndarray) -> list[Grid]:
 def _grids_of(graph: Graph, depth: np.ndarray, links: np.ndarray) -> list[Grid]:
     """The complete grids among chains of the same length (``links``: [chain, k], head first)."""
     products = graph.b[links]
-    u_rows, u_id = np.unique(graph.a[products], axis=0, return_inverse=True)
-    v_rows, v_id = np.unique(graph.b[products], axis=0, return_inverse=True)
+    u_rows, u_id = unique_rows(graph.a[products])
+    v_rows, v_id = unique_rows(graph.b[products])
     u_id, v_id = u_id.ravel(), v_id.ravel()
     # Connected parts of the bipartite graph (u row, v row), one chain an edge.
     parent = list(range(len(u_rows) + len(v_rows)))
@@ -126,3 +126,15 @@ def _grids_of(graph: Graph, depth: np.ndarray, links: np.ndarray) -> list[Grid]:
             )
         )
     return grids
+
+
+def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(rows, axis=0, return_inverse=True)``, found from the first column when it
+    tells the rows apart (a layer's weight rows, its samples' input rows): sorting whole rows
+    took 0.6 s of the MNIST-shaped graph's 1.3 s here. Rows that share a first column and
+    differ after it are sorted whole."""
+    _, index, inverse = np.unique(rows[:, 0], return_index=True, return_inverse=True)
+    unique = rows[index]
+    if not (unique[inverse] == rows).all():
+        return np.unique(rows, axis=0, return_inverse=True)
+    return unique, inverse
