@@ -13,12 +13,12 @@ import random
 import numpy as np
 
 from tinygrad_edu import Value, nn, scope
+from tinygrad_edu.collector import paused
 from tinygrad_edu.compile import NARROW, Program
 from tinygrad_edu.compile.graph import depths, read_graph
 from tinygrad_edu.compile.grids import MINIMUM, find_grids, unique_rows
 from tinygrad_edu.compile.schedule import Group, RunningSums, Scalars, make_groups, plan
 from tinygrad_edu.compile.trace import (
-    collector_paused,
     flat_floats,
     modules_reached,
     roots,
@@ -54,7 +54,7 @@ def test_the_modules_fn_reaches_are_found_with_the_modules_inside_them() -> None
 
 
 def test_what_a_trace_made_leaves_the_youngest_generation_so_no_collection_scans_it() -> None:
-    with collector_paused():
+    with paused():
         graph = [[] for _ in range(100_000)]  # tracked objects, alive after the pause
     assert gc.get_count()[0] < 1000  # moved on: the next collection does not scan them
     assert len(graph) == 100_000
@@ -64,7 +64,7 @@ def test_the_collector_pause_leaves_a_programs_own_freeze_in_place() -> None:
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
-        with collector_paused():
+        with paused():
             made = [[] for _ in range(1000)]
         assert gc.get_freeze_count() == frozen and len(made) == 1000
     finally:

@@ -40,10 +40,11 @@ from __future__ import annotations
 import functools
 import gc
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
-__all__ = ["pause", "resume", "pausing"]
+__all__ = ["pause", "resume", "pausing", "paused"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -101,3 +102,14 @@ def pausing(function: Callable[P, R]) -> Callable[P, R]:
             resume()
 
     return wrapper
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """The block run with the collector paused, as :func:`pausing` runs a function (a compiled
+    function's trace, which builds millions of nodes, is one)."""
+    pause()
+    try:
+        yield
+    finally:
+        resume()

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..collector import paused
 from ..engine import Value
 from ..nn import Module
 from ..recording import is_grad_enabled
@@ -24,7 +25,6 @@ from .graph import read_graph
 from .program import Departed, Program
 from .trace import (
     Run,
-    collector_paused,
     describe,
     drawn_numbers,
     flat_floats,
@@ -212,7 +212,7 @@ class Compiled:
     def _trace(self, args: tuple[Any, ...]) -> tuple[Program, Run | None, np.ndarray]:
         """Trace fn and compile its graph. Returns the program, the run (kept only for
         check=True) and the numbers the trace drew."""
-        with collector_paused():
+        with paused():  # the collector would scan the growing graph again and again
             started = time.perf_counter()
             self._modules = modules_reached(self.fn)
             run = self._run(args)

@@ -11,11 +11,9 @@ it reaches (:func:`modules_reached`: their ``training`` flags are part of the ke
 from __future__ import annotations
 
 import functools
-import gc
 import math
 import types
 from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -181,28 +179,6 @@ def within(entry: Scope | None, made_here: object) -> bool:
             return True
         entry = entry.parent
     return False
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused: while a trace builds millions of nodes, it would
-    scan the growing graph again and again (a graph has no reference cycles to collect).
-
-    On the way out, the objects made meanwhile (the graph, still alive until the caller drops
-    it) are moved to the oldest generation: left in the youngest, the first allocation after
-    ``gc.enable()`` would scan every node once (3.2 s of the MNIST-shaped first call, 8 million
-    nodes). ``freeze`` then ``unfreeze`` moves whole generations at once, without a scan; it is
-    skipped when the program froze objects itself (``unfreeze`` would release them)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if gc.get_freeze_count() == 0:
-            gc.freeze()
-            gc.unfreeze()
-        if was_enabled:
-            gc.enable()
 
 
 class Run(NamedTuple):
