@@ -193,3 +193,29 @@ def _read_by(level: np.ndarray, readers: np.ndarray, first: np.ndarray) -> np.nd
 
 def everywhere(node: Value) -> bool:
     return True
+
+
+# --- what the finders of grids and running sums share ------------------------------------------
+
+
+def uses_of(graph: Graph) -> np.ndarray:
+    """How many times each node is read: as an input, or as a result (read by fn's caller)."""
+    n, a, b = graph.op.size, graph.a, graph.b
+    uses = np.bincount(a[a >= 0], minlength=n) + np.bincount(b[b >= 0], minlength=n)
+    uses[graph.outputs] += 1
+    return uses
+
+
+def walk_back(ends: np.ndarray, a: np.ndarray, has_prev: np.ndarray) -> np.ndarray:
+    """Every chain walked back from its end at once, one link per step, through the first
+    input ``a`` while ``has_prev`` says the link continues a chain: [chain, link], head first,
+    -1 padding before the heads of chains shorter than the longest."""
+    chains = [ends]
+    current, alive = ends, np.ones(ends.size, bool)
+    while True:
+        alive = alive & has_prev[np.maximum(current, 0)]
+        if not alive.any():
+            break
+        current = np.where(alive, a[current], -1)
+        chains.append(current)
+    return np.stack(chains[::-1], axis=1)

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .graph import Graph
+from .graph import Graph, uses_of, walk_back
 
 MINIMUM = 64
 """Products in a grid below which it stays node by node in groups (not worth a BLAS call)."""
@@ -47,8 +47,7 @@ def find_grids(graph: Graph, depth: np.ndarray) -> list[Grid]:
     plus, times = graph.names.index("+"), graph.names.index("*")
     n = graph.op.size
     a, b = graph.a, graph.b
-    uses = np.bincount(a[a >= 0], minlength=n) + np.bincount(b[b >= 0], minlength=n)
-    uses[graph.outputs] += 1  # a result is used, by whoever called fn
+    uses = uses_of(graph)
     single_product = (graph.op == times) & (uses == 1)
     # a link of a chain: an addition whose second term is a product used by it alone
     link = (graph.op == plus) & single_product[np.maximum(b, 0)] & (b >= 0)
@@ -59,16 +58,7 @@ def find_grids(graph: Graph, depth: np.ndarray) -> list[Grid]:
     ends = np.flatnonzero(link & ~continued)
     if ends.size == 0:
         return []
-    # Walk every chain back from its end at once, one step per product.
-    chains = [ends]
-    current, alive = ends, np.ones(ends.size, bool)
-    while True:
-        alive = alive & has_prev[np.maximum(current, 0)]
-        if not alive.any():
-            break
-        current = np.where(alive, a[current], -1)
-        chains.append(current)
-    links = np.stack(chains[::-1], axis=1)  # [chain, position], head first, -1 padding first
+    links = walk_back(ends, a, has_prev)  # [chain, position], head first, -1 padding first
     length = (links >= 0).sum(axis=1)
     grids = []
     for k in np.unique(length).tolist():
