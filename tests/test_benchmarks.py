@@ -97,6 +97,36 @@ def test_compiled_reports_every_step_with_the_interpreters_losses(load: object) 
         assert float(difference) < 1e-9  # compiled against the interpreter
 
 
+def test_compiled_reports_the_deep_narrow_graph_against_the_interpreter(load: object) -> None:
+    need("micrograd")
+    report = load("compiled").main(  # type: ignore[operator]
+        ["--quick", "--steps", "2", "--batch-steps", "1", "--compiled-steps", "2"]
+    )
+    *_, ratio, difference = table_rows(report)["30 levels of tanh(w·x) + 0.001"]
+    assert float(ratio) > 0 and float(difference) < 1e-12
+
+
+def test_optimizers_reports_every_optimiser_at_both_sizes(load: object) -> None:
+    report = load("optimizers").main(["--repeat", "2"])  # type: ignore[operator]
+    lines = [line for line in report.splitlines() if line.startswith("|") and "ms" not in line]
+    steps = [line.split("|")[2].strip() for line in lines if "-" not in line.split("|")[1][:3]]
+    for name in ("hand-written SGD loop", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW"):
+        assert steps.count(name) == 2, name  # micrograd's demo model and the MNIST-shaped one
+    assert all(float(line.split("|")[3].replace(",", "")) > 0 for line in lines[1:])
+
+
+def test_mnist_training_trains_with_one_trace_and_times_the_first_call(load: object) -> None:
+    report = load("mnist_training").main(  # type: ignore[operator]
+        ["--steps", "12", "--pixels", "16", "--train", "300", "--hidden", "8"]
+    )
+    row = table_rows(report)["16-8-10, batch 100"]
+    steps, first_call, per_step, total, traces, first, last, accuracy = row
+    assert steps == "12" and traces == "1"
+    assert float(total) >= float(first_call) > 0 and float(per_step) > 0
+    assert float(last) < float(first)  # it learns the batches it sees (random labels)
+    assert 0 <= float(accuracy) <= 1
+
+
 def test_viz_scaling_reports_the_training_step_diagrams_and_the_animations(load: object) -> None:
     report = load("viz_scaling").main(["--samples", "4", "--animate", "30", "60"])  # type: ignore[operator]
     rows = table_rows(report)
