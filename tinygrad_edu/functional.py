@@ -226,11 +226,17 @@ class _Normalizer(NamedTuple):
 
 def _largest(xs: Sequence[Value]) -> Value:
     """max(x_0, x_1, ...) as nodes of ``maximum``: a shift that a compiled replay recomputes
-    from the new scores at every call, where a number read off the data would stay frozen."""
-    top = xs[0]
-    for x in xs[1:]:
-        top = top.maximum(x)
-    return top
+    from the new scores at every call, where a number read off the data would stay frozen.
+
+    Taken in pairs, then pairs of those (a tree of depth log2 n rather than a chain of n - 1):
+    the same n - 1 nodes and the same largest score, and a replay, which runs a depth at a time,
+    takes 4 steps for ten classes instead of 9 (about 5% of the digits-shaped step,
+    ``benchmarks/compiled.py``)."""
+    level = list(xs)
+    while len(level) > 1:
+        pairs = [a.maximum(b) for a, b in zip(level[::2], level[1::2])]
+        level = pairs + level[2 * len(pairs) :]
+    return level[0]
 
 
 def _normalizer(z: list[Value]) -> _Normalizer:
