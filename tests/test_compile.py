@@ -1110,6 +1110,54 @@ def test_a_deep_narrow_graph_replays_node_by_node_with_the_float_rules() -> None
     assert_same(fn, [w], 0.7)
 
 
+def test_a_model_built_again_under_the_same_name_is_traced_again() -> None:
+    model = nn.MLP(3, [4, 1], rng=random.Random(0))
+    fast = tinygrad_edu.compile(lambda x: model(x))  # closes over the variable model
+    fast([1.0, 2.0, 3.0])
+    model = nn.MLP(3, [4, 1], rng=random.Random(7))  # the notebook cell run again
+    out = fast([1.0, 2.0, 3.0])
+    assert fast.traces == 2
+    assert agree(out.data, model([1.0, 2.0, 3.0]).data)
+    zero(model.parameters())
+    out.backward()
+    assert any(p.grad != 0.0 for p in model.parameters())  # the new model's gradients
+    fast([1.0, 2.0, 3.0])
+    assert fast.traces == 2  # the same model: replayed
+
+
+class _Trainer:
+    def __init__(self) -> None:
+        self.model = nn.MLP(2, [3, 1], rng=random.Random(0))
+        self.w = Value(2.0)
+
+    def loss(self, x: list[Value]) -> Value:
+        return self.model(x) * self.w  # type: ignore[no-any-return]
+
+
+def test_a_replaced_attribute_of_a_methods_object_is_traced_again() -> None:
+    trainer = _Trainer()
+    fast = tinygrad_edu.compile(trainer.loss)
+    fast([1.0, -1.0])
+    trainer.model = nn.MLP(2, [3, 1], rng=random.Random(5))
+    assert agree(fast([1.0, -1.0]).data, trainer.loss([1.0, -1.0]).data) and fast.traces == 2
+
+
+def test_a_global_parameter_rebound_is_traced_again() -> None:
+    global _REBOUND
+    _REBOUND = Value(3.0)
+    fast = tinygrad_edu.compile(_times_rebound)
+    assert fast(2.0).data == 6.0
+    _REBOUND = Value(5.0)
+    assert fast(2.0).data == 10.0 and fast.traces == 2
+
+
+_REBOUND = Value(1.0)
+
+
+def _times_rebound(x: Value) -> Value:
+    return x * _REBOUND
+
+
 # --- decisions taken from the data: guarded, so a replay whose data decide otherwise is the
 # interpreter's call ------------------------------------------------------------------------------
 

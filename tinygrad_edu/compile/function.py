@@ -25,6 +25,7 @@ from .graph import read_graph
 from .program import Departed, Program
 from .trace import (
     Run,
+    bound,
     describe,
     drawn_numbers,
     flat_floats,
@@ -101,6 +102,7 @@ class Compiled:
         self._warned = False
         self._lock = threading.RLock()
         self._modules: list[Module] = []  # the nn Modules fn reaches, found at every trace
+        self._bound: tuple[Any, ...] = ()  # the Modules and Values fn names, at the last trace
 
     def __repr__(self) -> str:
         return f"compile({self._name}{', check=True' if self.check else ''})"
@@ -122,6 +124,7 @@ class Compiled:
         structure = tuple(structure_of(arg, floats, f"args[{i}]") for i, arg in enumerate(args))
         inputs = flat_floats(floats)
         with self._lock:
+            self._forget_if_rebound()
             key = (structure, self._modes())
             program = self._programs.get(key)
             if program is not None and not program.current():  # an operation was redefined
@@ -156,6 +159,13 @@ class Compiled:
         decides otherwise than the trace did; dropout draws again for it)."""
         return self.fn(*(traced(arg, []) for arg in args))
 
+    def _forget_if_rebound(self) -> None:
+        """Drop every program if fn now names another model or parameter than when it was last
+        traced (``model = nn.MLP(...)`` run again): the programs read the old one's numbers."""
+        now = bound(self.fn)
+        if len(now) != len(self._bound) or any(a is not b for a, b in zip(now, self._bound)):
+            self._programs.clear()
+
     def _modes(self) -> tuple[bool, ...]:
         """The ``training`` flag of every nn Module fn reaches: part of a program's key, so a
         switch between ``train()`` and ``eval()`` traces again (Dropout and BatchNorm1d build
@@ -184,6 +194,7 @@ class Compiled:
         """The compiled program that a call with these arguments runs (tracing fn if needed)."""
         structure = tuple(structure_of(arg, [], f"args[{i}]") for i, arg in enumerate(args))
         with self._lock:
+            self._forget_if_rebound()
             program = self._programs.get((structure, self._modes()))
             if program is None or not program.current():
                 program = self._trace(args)[0]
@@ -215,6 +226,7 @@ class Compiled:
         with paused():  # the collector would scan the growing graph again and again
             started = time.perf_counter()
             self._modules = modules_reached(self.fn)
+            self._bound = bound(self.fn)
             run = self._run(args)
             stop = time.perf_counter()
             program = Program(read_graph(roots(run), run.made_here), run, keep=self.check)

@@ -242,18 +242,51 @@ def _may_reach(x: object) -> bool:
     return isinstance(x, (Module, list, tuple, dict, functools.partial)) or callable(x)
 
 
-def _named_by(function: types.FunctionType) -> list[Any]:
-    """What a function's code can reach: its closure, defaults and the globals it names."""
+def bound(fn: Callable[..., Any]) -> tuple[Any, ...]:
+    """The nn Modules and Values that fn names directly, as they are now: its closure's and
+    the globals' its code names (a function), a bound method's object's attributes, a
+    ``functools.partial``'s arguments, a callable object's attributes. A compiled function
+    compares them at every call by identity, so that a model or a parameter replaced by a new
+    object after the trace (a notebook cell that builds the model again) traces again."""
+    function = fn.func if isinstance(fn, functools.partial) else fn
+    items: list[Any] = (
+        [*fn.args, *fn.keywords.values()] if isinstance(fn, functools.partial) else []
+    )
+    if isinstance(function, types.MethodType):
+        items += _attributes(function.__self__) + _names_of(function.__func__)
+    elif isinstance(function, types.FunctionType):
+        items += _names_of(function)
+    elif callable(function):
+        items += _attributes(function)
+    return tuple(x for x in items if isinstance(x, (Module, Value)))
+
+
+def _names_of(function: Any) -> list[Any]:
+    """The objects a function's closure cells hold and the globals its code names, now."""
+    if not isinstance(function, types.FunctionType):
+        return []
     reached: list[Any] = [cell.cell_contents for cell in function.__closure__ or () if _full(cell)]
-    reached += list(function.__defaults__ or ()) + list((function.__kwdefaults__ or {}).values())
+    space = function.__globals__
+    return reached + [space[name] for name in sorted(_code_names(function)) if name in space]
+
+
+def _code_names(function: types.FunctionType) -> set[str]:
+    """The global names a function's code (and the code nested in it) reads."""
     names: set[str] = set()
     codes = [function.__code__]
     while codes:
         code = codes.pop()
         names.update(code.co_names)
         codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    return names
+
+
+def _named_by(function: types.FunctionType) -> list[Any]:
+    """What a function's code can reach: its closure, defaults and the globals it names."""
+    reached: list[Any] = [cell.cell_contents for cell in function.__closure__ or () if _full(cell)]
+    reached += list(function.__defaults__ or ()) + list((function.__kwdefaults__ or {}).values())
     space = function.__globals__
-    reached += [space[name] for name in names if name in space]
+    reached += [space[name] for name in _code_names(function) if name in space]
     return [x for x in reached if _may_reach(x) and not isinstance(x, (type, types.ModuleType))]
 
 
