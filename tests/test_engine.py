@@ -1134,3 +1134,13 @@ def test_objects_the_program_froze_stay_frozen_across_calls(collector_on: None) 
             assert not contains(gc.get_objects(), kept), name  # frozen: in no generation
     finally:
         gc.unfreeze()
+
+
+def test_a_value_of_a_value_says_the_wrapper_goes_or_to_take_its_data() -> None:
+    x = Value(2.5, "x")
+    with pytest.raises(
+        TypeError,
+        match=r"x is already a Value .*the Value\(\.\.\.\) around them goes.*Value\(x\.data\)",
+    ):
+        Value(x)  # type: ignore[arg-type]
+    assert Value(x.data).data == 2.5

@@ -118,7 +118,7 @@ class Value:
 
     def __init__(self, data: Number, label: str = "") -> None:
         """A leaf holding ``data`` (a real number, stored as a float), optionally named."""
-        self.data = data if type(data) is float else to_float(data)
+        self.data = data if type(data) is float else _leaf_number(data)
         self.grad = 0.0
         if type(label) is not str:
             raise TypeError(f"a Value's label is a str, not {type(label).__name__}")
@@ -396,6 +396,17 @@ class Value:
             propagate(order)
         finally:
             _end_pass(earlier)
+
+
+def _leaf_number(x: object) -> float:
+    """What ``Value(x)`` holds: x as a float; a Value is refused with what to write instead."""
+    if isinstance(x, Value):
+        raise TypeError(
+            f"Value(x) takes a number, and x is already a Value ({x!r}): use x as it is (inside"
+            " a compiled function the inputs arrive as Values, so the Value(...) around them"
+            " goes), or Value(x.data) for a new leaf holding its number"
+        )
+    return to_float(x)
 
 
 class Parameter(Value):
